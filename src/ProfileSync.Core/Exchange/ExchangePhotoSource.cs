@@ -1,0 +1,118 @@
+using Microsoft.Graph;
+using Microsoft.Graph.Models.ODataErrors;
+using Microsoft.Kiota.Abstractions;
+using Microsoft.Kiota.Abstractions.Authentication;
+using ProfileSync.Core.Http;
+using ProfileSync.Core.Identity;
+
+namespace ProfileSync.Core.Exchange;
+
+/// <summary>What Exchange Online (through Graph) holds for one user.</summary>
+public enum ExchangePhotoStatus { Found, NoPhoto, UserNotFound }
+
+/// <summary>Photo metadata: the identity that tells whether the photo changed, and its size.</summary>
+public sealed record ExchangePhotoInfo(
+    ExchangePhotoStatus Status,
+    string? ETag = null,
+    string? ContentType = null,
+    int? Width = null,
+    int? Height = null,
+    string? Reason = null)
+{
+    public static ExchangePhotoInfo NotFound(string reason) => new(ExchangePhotoStatus.UserNotFound, Reason: reason);
+    public static ExchangePhotoInfo None(string reason) => new(ExchangePhotoStatus.NoPhoto, Reason: reason);
+}
+
+/// <summary>
+/// Reads Exchange photos through the Microsoft Graph SDK, and owns the reading of Graph's answers:
+/// the several "no photo" shapes, the unknown-user answer, and throttling.
+/// </summary>
+public sealed class ExchangePhotoSource
+{
+    /// <summary>Error codes Graph uses for "this user has no photo" (facts doc, section 4). None is a failure.</summary>
+    internal static readonly HashSet<string> NoPhotoCodes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "ImageNotFound", "ErrorItemNotFound", "ErrorEntityNotFound", "ConsumerPhotoIsNotSupported",
+    };
+
+    private readonly GraphServiceClient _graph;
+
+    public ExchangePhotoSource(ServiceHttpPipeline pipeline, ServiceEndpoints endpoints)
+    {
+        // The pipeline adds the bearer token by host, so the SDK itself is given no credential.
+        _graph = new GraphServiceClient(pipeline.Client, new AnonymousAuthenticationProvider(), endpoints.GraphBaseUrl);
+    }
+
+    public async Task<ExchangePhotoInfo> GetPhotoInfoAsync(UserRef user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var photo = await _graph.Users[user.UserPrincipalName].Photo.GetAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (photo is null) return ExchangePhotoInfo.None("Graph returned no photo metadata.");
+            var contentType = Additional(photo.AdditionalData, "@odata.mediaContentType");
+            var etag = Additional(photo.AdditionalData, "@odata.mediaEtag");
+            // A mailbox without a photo can answer 200 with a 1x1 GIF and an empty etag.
+            if (string.IsNullOrEmpty(etag) || (photo.Width is <= 1 && photo.Height is <= 1))
+                return ExchangePhotoInfo.None($"Graph reports a placeholder ({contentType ?? "no type"}, {photo.Width}x{photo.Height}, empty etag).");
+            return new ExchangePhotoInfo(ExchangePhotoStatus.Found, etag, contentType, photo.Width, photo.Height);
+        }
+        catch (ApiException error)
+        {
+            return Classify(user, error, "reading photo metadata");
+        }
+    }
+
+    /// <summary>The largest photo Exchange holds. Null when the photo went away since the metadata was read.</summary>
+    public async Task<byte[]?> GetPhotoBytesAsync(UserRef user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = await _graph.Users[user.UserPrincipalName].Photo.Content.GetAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (stream is null) return null;
+            using var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return buffer.ToArray();
+        }
+        catch (ApiException error)
+        {
+            var info = Classify(user, error, "downloading the photo");
+            return info.Status == ExchangePhotoStatus.Found ? throw Unexpected(user, error, "downloading the photo") : null;
+        }
+    }
+
+    private static ExchangePhotoInfo Classify(UserRef user, ApiException error, string doing)
+    {
+        var code = Code(error);
+        if (NoPhotoCodes.Contains(code))
+            return ExchangePhotoInfo.None($"Exchange has no photo for this user ({code}).");
+        if (error.ResponseStatusCode == 404 && (code == "Request_ResourceNotFound" || code.Length == 0))
+            return ExchangePhotoInfo.NotFound($"Graph knows no user '{user}' (404 {code}). Check the UPN.");
+        if (error.ResponseStatusCode == 404 && code.Contains("MailboxNotEnabled", StringComparison.OrdinalIgnoreCase))
+            return ExchangePhotoInfo.None($"The user has no Exchange Online mailbox ({code}).");
+        throw Unexpected(user, error, doing);
+    }
+
+    private static ProfileSyncException Unexpected(UserRef user, ApiException error, string doing)
+    {
+        var status = error.ResponseStatusCode;
+        var code = Code(error);
+        var (id, kind, action) = status switch
+        {
+            401 => (ErrorIds.AuthenticationFailed, FailureKind.AuthenticationFailed, "Connect again with Connect-ProfileSync: the Graph token was rejected or has expired."),
+            403 => (ErrorIds.AccessDenied, FailureKind.AccessDenied, "Grant the app ProfilePhoto.Read.All (or User.Read.All) on Microsoft Graph, with admin consent."),
+            429 or 503 or 504 => (ErrorIds.Throttled, FailureKind.Throttled, "Graph kept throttling after all retries; run again later or with a lower -ThrottleLimit."),
+            _ => (ErrorIds.ExchangeRequestFailed, FailureKind.ServiceError, "Run again; if it persists, check the Microsoft 365 service health."),
+        };
+        return new ProfileSyncException(id, kind, $"Graph answered {status} {code} while {doing} for '{user}': {(error as ODataError)?.Error?.Message ?? "no error body"}", error)
+        {
+            StatusCode = status,
+            ServiceErrorCode = code,
+            RecommendedAction = action,
+        };
+    }
+
+    private static string Code(ApiException error) => (error as ODataError)?.Error?.Code ?? "";
+
+    private static string? Additional(IDictionary<string, object>? data, string key) =>
+        data is not null && data.TryGetValue(key, out var value) ? value?.ToString() : null;
+}

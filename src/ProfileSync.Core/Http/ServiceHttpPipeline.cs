@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace ProfileSync.Core.Http;
+
+/// <summary>Settings of the one HTTP pipeline. Delays are injectable so tests do not sleep.</summary>
+public sealed class HttpPipelineOptions
+{
+    /// <summary>PnP PowerShell's policy, which admins trust: at most 10 retries.</summary>
+    public int MaxRetries { get; init; } = 10;
+    /// <summary>No single wait longer than this, whatever Retry-After says.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(300);
+    /// <summary>First back-off when the answer carries no Retry-After; doubles each retry.</summary>
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Per-attempt timeout.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(100);
+    /// <summary>How to wait; replaced in tests.</summary>
+    public Func<TimeSpan, CancellationToken, Task> Delay { get; init; } = Task.Delay;
+    /// <summary>Documented decoration: NONISV|CompanyName|AppName/Version. Undecorated traffic is throttled first.</summary>
+    public string UserAgent { get; init; } = DefaultUserAgent;
+
+    public static string DefaultUserAgent =>
+        "NONISV|ProfileSync|ProfileSync/" + (typeof(HttpPipelineOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+}
+
+/// <summary>
+/// The single place that owns HTTP for both services: which host gets which token (and no other
+/// host any), the User-Agent, retries with Retry-After, and the request counters. Nothing else in
+/// ProfileSync creates an HttpClient.
+/// </summary>
+public sealed class ServiceHttpPipeline : IDisposable
+{
+    private readonly HttpClient _client;
+
+    public ServiceHttpPipeline(ServiceEndpoints endpoints, IAccessTokenSource graphToken, IAccessTokenSource sharePointToken,
+        HttpPipelineOptions? options = null, HttpMessageHandler? transport = null)
+    {
+        Options = options ?? new HttpPipelineOptions();
+        Counters = new RequestCounters();
+        transport ??= new SocketsHttpHandler
+        {
+            // A redirect would carry our request to a host we did not choose: never follow one silently.
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.All,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            MaxConnectionsPerServer = 64,
+        };
+        var handler = new ServiceHandler(endpoints, graphToken, sharePointToken, Options, Counters) { InnerHandler = transport };
+        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    public HttpPipelineOptions Options { get; }
+    public RequestCounters Counters { get; }
+
+    /// <summary>The client every service adapter uses (the Graph SDK included).</summary>
+    public HttpClient Client => _client;
+
+    public void Dispose() => _client.Dispose();
+
+    private sealed class ServiceHandler : DelegatingHandler
+    {
+        private readonly ServiceEndpoints _endpoints;
+        private readonly IAccessTokenSource _graphToken, _sharePointToken;
+        private readonly HttpPipelineOptions _options;
+        private readonly RequestCounters _counters;
+
+        public ServiceHandler(ServiceEndpoints endpoints, IAccessTokenSource graphToken, IAccessTokenSource sharePointToken,
+            HttpPipelineOptions options, RequestCounters counters)
+        {
+            _endpoints = endpoints;
+            _graphToken = graphToken;
+            _sharePointToken = sharePointToken;
+            _options = options;
+            _counters = counters;
+        }
+
+        public ServiceKind Classify(Uri uri)
+        {
+            if (Identity.UrlText.SameAuthority(uri, _endpoints.GraphRoot)) return ServiceKind.Graph;
+            if (Identity.UrlText.SameAuthority(uri, _endpoints.MySiteHost) || Identity.UrlText.SameAuthority(uri, _endpoints.SharePointAdmin))
+                return ServiceKind.SharePoint;
+            return ServiceKind.Other;
+        }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var kind = request.RequestUri is null ? ServiceKind.Other : Classify(request.RequestUri);
+            request.Headers.UserAgent.Clear();
+            request.Headers.TryAddWithoutValidation("User-Agent", _options.UserAgent);
+            // Whatever a caller set, a token goes only to the host it was issued for.
+            request.Headers.Authorization = null;
+            var tokenSource = kind switch
+            {
+                ServiceKind.Graph => _graphToken,
+                ServiceKind.SharePoint => _sharePointToken,
+                _ => null,
+            };
+            if (request.Content is not null)
+                await request.Content.LoadIntoBufferAsync().ConfigureAwait(false); // so a retry can send it again
+
+            for (var attempt = 0; ; attempt++)
+            {
+                if (tokenSource is not null)
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokenSource.GetTokenAsync(cancellationToken).ConfigureAwait(false));
+                _counters.CountRequest(kind, request.Content?.Headers.ContentLength ?? 0);
+
+                HttpResponseMessage response;
+                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    timeout.CancelAfter(_options.RequestTimeout);
+                    try
+                    {
+                        response = await base.SendAsync(request, timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        if (attempt >= _options.MaxRetries) throw new TimeoutException($"No answer from {request.RequestUri?.Host} within {_options.RequestTimeout.TotalSeconds:0} s.");
+                        _counters.CountRetry();
+                        await _options.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+                    catch (HttpRequestException) when (attempt < _options.MaxRetries && !cancellationToken.IsCancellationRequested)
+                    {
+                        _counters.CountRetry();
+                        await _options.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+                }
+
+                if (response.Content.Headers.ContentLength is long length) _counters.CountReceived(length);
+                var status = (int)response.StatusCode;
+                if (status is not (429 or 503 or 504)) return response;
+
+                _counters.CountThrottled(kind);
+                if (attempt >= _options.MaxRetries) return response;
+                var wait = RetryAfter(response) ?? Backoff(attempt);
+                if (wait > _options.MaxRetryDelay) wait = _options.MaxRetryDelay;
+                response.Dispose();
+                _counters.CountRetry();
+                await _options.Delay(wait, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        private TimeSpan Backoff(int attempt)
+        {
+            var seconds = _options.InitialBackoff.TotalSeconds * Math.Pow(2, Math.Min(attempt, 16));
+            return TimeSpan.FromSeconds(Math.Min(seconds, _options.MaxRetryDelay.TotalSeconds));
+        }
+
+        /// <summary>Retry-After in seconds or as an HTTP date, as both services may send it.</summary>
+        internal static TimeSpan? RetryAfter(HttpResponseMessage response)
+        {
+            var header = response.Headers.RetryAfter;
+            if (header?.Delta is TimeSpan delta) return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
+            if (header?.Date is DateTimeOffset date)
+            {
+                var wait = date - DateTimeOffset.UtcNow;
+                return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+            }
+            return null;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+namespace ProfileSync.Core;
+
+/// <summary>What kind of failure, so the cmdlet layer can pick the PowerShell error category without parsing text.</summary>
+public enum FailureKind
+{
+    InvalidInput,
+    NotFound,
+    AuthenticationFailed,
+    AccessDenied,
+    Throttled,
+    ServiceError,
+    InvalidData,
+    ConnectionError,
+}
+
+/// <summary>
+/// A failure with a stable ErrorId (documented in the README) and a message that names the user
+/// and says what to do. Messages never carry tokens: they are built from status codes and the
+/// services' own error codes, never from request headers.
+/// </summary>
+public sealed class ProfileSyncException : Exception
+{
+    public ProfileSyncException(string errorId, FailureKind kind, string message, Exception? inner = null)
+        : base(message, inner)
+    {
+        ErrorId = errorId;
+        Kind = kind;
+    }
+
+    public string ErrorId { get; }
+    public FailureKind Kind { get; }
+    /// <summary>HTTP status of the answer that failed, when there was one.</summary>
+    public int? StatusCode { get; init; }
+    /// <summary>The service's own error code (e.g. ImageNotFound, -2147024894).</summary>
+    public string? ServiceErrorCode { get; init; }
+    public string? RecommendedAction { get; init; }
+}
+
+/// <summary>The ErrorIds ProfileSync writes. Stable: scripts may match on them.</summary>
+public static class ErrorIds
+{
+    public const string InvalidUserPrincipalName = "InvalidUserPrincipalName";
+    public const string UserNotFound = "UserNotFound";
+    public const string SharePointProfileNotFound = "SharePointProfileNotFound";
+    public const string NotConnected = "NotConnected";
+    public const string AuthenticationFailed = "AuthenticationFailed";
+    public const string AccessDenied = "AccessDenied";
+    public const string Throttled = "Throttled";
+    public const string ExchangeRequestFailed = "ExchangeRequestFailed";
+    public const string SharePointRequestFailed = "SharePointRequestFailed";
+    public const string PhotoFolderNotFound = "PhotoFolderNotFound";
+    public const string PhotoUnreadable = "PhotoUnreadable";
+    public const string SyncFailed = "SyncFailed";
+    public const string CheckFailed = "CheckFailed";
+    public const string InvalidParameter = "InvalidParameter";
+}

@@ -1,0 +1,167 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using ProfileSync.Core.Http;
+using ProfileSync.Core.Identity;
+
+namespace ProfileSync.Core.SharePoint;
+
+/// <summary>
+/// SharePoint REST over the shared pipeline: profiles (read on the My Site host, written on the
+/// admin site) and files of the User Photos library. Owns every SharePoint URL ProfileSync builds;
+/// <see cref="SharePointWireFormat"/> owns reading the answers.
+/// </summary>
+public sealed class SharePointRestClient
+{
+    private const string PeopleManager = "/_api/SP.UserProfiles.PeopleManager";
+    private static readonly MediaTypeWithQualityHeaderValue NoMetadata = MediaTypeWithQualityHeaderValue.Parse("application/json;odata=nometadata");
+
+    private readonly HttpClient _http;
+    private readonly ServiceEndpoints _endpoints;
+
+    public SharePointRestClient(ServiceHttpPipeline pipeline, ServiceEndpoints endpoints)
+    {
+        _http = pipeline.Client;
+        _endpoints = endpoints;
+    }
+
+    /// <summary>Reads a profile. Null when the user has no SharePoint profile.</summary>
+    public async Task<SharePointProfile?> GetProfileAsync(UserRef user, CancellationToken cancellationToken)
+    {
+        var url = Site(_endpoints.MySiteHost, $"{PeopleManager}/GetPropertiesFor(accountName=@v)?@v={UrlText.ODataAliasValue(user.ClaimsAccountName)}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Accept.Add(NoMetadata);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        // Some farms answer an unknown account with 404 or 500 "user not found" rather than a null object.
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        if (!response.IsSuccessStatusCode)
+        {
+            var (code, message) = SharePointWireFormat.ReadError(body);
+            if (message is not null && message.Contains("not found", StringComparison.OrdinalIgnoreCase) && code?.Contains("UserProfile", StringComparison.OrdinalIgnoreCase) == true)
+                return null;
+            throw Failure(response.StatusCode, body, $"reading the SharePoint profile of '{user}'", write: false);
+        }
+        try
+        {
+            return SharePointWireFormat.ReadProfile(body);
+        }
+        catch (JsonException ex)
+        {
+            throw new ProfileSyncException(ErrorIds.SharePointRequestFailed, FailureKind.InvalidData,
+                $"SharePoint answered the profile read for '{user}' with something that is not JSON.", ex);
+        }
+    }
+
+    /// <summary>Writes one profile property of another user. Goes to the admin site, which needs SharePoint admin rights.</summary>
+    public async Task SetProfilePropertyAsync(UserRef user, string propertyName, string value, CancellationToken cancellationToken)
+    {
+        var url = Site(_endpoints.SharePointAdmin, $"{PeopleManager}/SetSingleValueProfileProperty");
+        var payload = JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["accountName"] = user.ClaimsAccountName,
+            ["propertyName"] = propertyName,
+            ["propertyValue"] = value,
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = new StringContent(payload, Encoding.UTF8),
+        };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json;odata=nometadata");
+        request.Headers.Accept.Add(NoMetadata);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            throw Failure(response.StatusCode, body, $"setting {propertyName} of '{user}'", write: true);
+        }
+    }
+
+    /// <summary>The folders of a library's root folder (e.g. '/User Photos'), with how many items each holds.</summary>
+    public async Task<IReadOnlyList<PhotoFolder>> ListFoldersAsync(string serverRelativeUrl, CancellationToken cancellationToken)
+    {
+        var url = Site(_endpoints.MySiteHost,
+            $"/_api/web/GetFolderByServerRelativePath(decodedurl=@a1)/Folders?@a1={UrlText.ODataAliasValue(serverRelativeUrl)}&$select=Name,ServerRelativeUrl,ItemCount");
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Accept.Add(NoMetadata);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound) return Array.Empty<PhotoFolder>();
+        if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, body, $"listing the folders of '{serverRelativeUrl}'", write: false);
+        return SharePointWireFormat.ReadFolders(body);
+    }
+
+    /// <summary>Downloads a file of the My Site host by its server-relative path. Null when it does not exist.</summary>
+    public async Task<byte[]?> DownloadFileAsync(string serverRelativePath, long maxBytes, CancellationToken cancellationToken)
+    {
+        var url = Site(_endpoints.MySiteHost, $"/_api/web/GetFileByServerRelativePath(decodedurl=@a1)/$value?@a1={UrlText.ODataAliasValue(serverRelativePath)}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            var (code, _) = SharePointWireFormat.ReadError(body);
+            // SharePoint reports a missing file as FileNotFoundException (HRESULT -2147024894), sometimes with a 500.
+            if (code is not null && code.Contains("FileNotFound", StringComparison.OrdinalIgnoreCase)) return null;
+            throw Failure(response.StatusCode, body, $"downloading '{serverRelativePath}'", write: false);
+        }
+        if (response.Content.Headers.ContentLength > maxBytes)
+            throw TooLarge(serverRelativePath, maxBytes);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > maxBytes) throw TooLarge(serverRelativePath, maxBytes);
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>Uploads (overwriting) a file into a folder of the My Site host.</summary>
+    public async Task UploadFileAsync(string folderServerRelativeUrl, string fileName, byte[] content, CancellationToken cancellationToken)
+    {
+        var url = Site(_endpoints.MySiteHost,
+            $"/_api/web/GetFolderByServerRelativePath(decodedurl=@a1)/Files/AddUsingPath(decodedurl=@a2,overwrite=true)?@a1={UrlText.ODataAliasValue(folderServerRelativeUrl)}&@a2={UrlText.ODataAliasValue(fileName)}");
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(content) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        request.Headers.Accept.Add(NoMetadata);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            throw Failure(response.StatusCode, body, $"uploading '{fileName}' to '{folderServerRelativeUrl}'", write: true);
+        }
+    }
+
+    private static Uri Site(Uri host, string pathAndQuery) => new(host, pathAndQuery);
+
+    private static ProfileSyncException TooLarge(string path, long maxBytes) =>
+        new(ErrorIds.PhotoUnreadable, FailureKind.InvalidData, $"'{path}' is larger than {maxBytes / 1024 / 1024} MB; ProfileSync does not read it.")
+        { RecommendedAction = "Run Sync-ProfilePhoto -Force for this user to replace it with thumbnails of the Exchange photo." };
+
+    private static ProfileSyncException Failure(HttpStatusCode status, string body, string doing, bool write)
+    {
+        var (code, message) = SharePointWireFormat.ReadError(body);
+        var number = (int)status;
+        var (id, kind, action) = number switch
+        {
+            401 => (ErrorIds.AuthenticationFailed, FailureKind.AuthenticationFailed, "Connect again with Connect-ProfileSync: the SharePoint token was rejected or has expired."),
+            403 => (ErrorIds.AccessDenied, FailureKind.AccessDenied, write
+                ? "Writing other users' profiles needs a SharePoint administrator (delegated sign-in) or an app with Sites.FullControl.All and User.ReadWrite.All on SharePoint."
+                : "The SharePoint token needs read access to user profiles (User.Read.All on SharePoint) and to the My Site host."),
+            429 or 503 or 504 => (ErrorIds.Throttled, FailureKind.Throttled, "SharePoint kept throttling after all retries; run again later or with a lower -ThrottleLimit."),
+            _ => (ErrorIds.SharePointRequestFailed, FailureKind.ServiceError, "Run again; if it persists, check the Microsoft 365 service health."),
+        };
+        var detail = message ?? (body.Length > 200 ? body[..200] : body);
+        return new ProfileSyncException(id, kind, $"SharePoint answered {number}{(code is null ? "" : " " + code)} while {doing}: {detail}")
+        {
+            StatusCode = number,
+            ServiceErrorCode = code,
+            RecommendedAction = action,
+        };
+    }
+}

@@ -1,0 +1,56 @@
+using System.Threading.Channels;
+
+namespace ProfileSync.Core.Sync;
+
+/// <summary>
+/// Runs at most N pieces of work at once on the thread pool and hands their results back to one
+/// consumer thread (the PowerShell pipeline thread), which is the only thread that writes output.
+/// Workers never call back into the host; they only complete into the channel.
+/// </summary>
+public sealed class BoundedWorkQueue<T> : IDisposable
+{
+    private readonly Channel<T> _completed = Channel.CreateUnbounded<T>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _cancel;
+    private readonly int _maxInFlight;
+    private int _inFlight;
+
+    public BoundedWorkQueue(int maxInFlight, CancellationToken cancellationToken)
+    {
+        if (maxInFlight < 1) throw new ArgumentOutOfRangeException(nameof(maxInFlight));
+        _maxInFlight = maxInFlight;
+        _cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+    }
+
+    public CancellationToken Token => _cancel.Token;
+    public int InFlight => Volatile.Read(ref _inFlight);
+    public bool HasCapacity => InFlight < _maxInFlight;
+    /// <summary>Work still running, or results not yet taken.</summary>
+    public bool HasPending => InFlight > 0 || _completed.Reader.Count > 0;
+
+    /// <summary>Starts work. <paramref name="onError"/> turns an unexpected exception into a result, so nothing is lost.</summary>
+    public void Start(Func<CancellationToken, Task<T>> work, Func<Exception, T> onError)
+    {
+        Interlocked.Increment(ref _inFlight);
+        _ = Task.Run(async () =>
+        {
+            T result;
+            try { result = await work(_cancel.Token).ConfigureAwait(false); }
+            catch (Exception ex) { result = onError(ex); }
+            _completed.Writer.TryWrite(result);
+            Interlocked.Decrement(ref _inFlight);
+        });
+    }
+
+    public bool TryTake(out T result) => _completed.Reader.TryRead(out result!);
+
+    /// <summary>Blocks the consumer until a result is ready. Throws OperationCanceledException when cancelled.</summary>
+    public T Take()
+    {
+        if (_completed.Reader.TryRead(out var ready)) return ready;
+        return _completed.Reader.ReadAsync(_cancel.Token).AsTask().GetAwaiter().GetResult();
+    }
+
+    public void Cancel() => _cancel.Cancel();
+
+    public void Dispose() => _cancel.Dispose();
+}

@@ -1,0 +1,249 @@
+using System.Globalization;
+using ProfileSync.Core.Exchange;
+using ProfileSync.Core.Identity;
+using ProfileSync.Core.Imaging;
+using ProfileSync.Core.SharePoint;
+
+namespace ProfileSync.Core.Sync;
+
+/// <summary>A finished check plus what a sync of the same user reuses (so nothing is read twice).</summary>
+public sealed class UserCheck
+{
+    internal UserCheck(UserRef user, PhotoSyncState state) { User = user; State = state; }
+    public UserRef User { get; }
+    public PhotoSyncState State { get; }
+    internal ExchangePhotoInfo? Exchange { get; init; }
+    internal SharePointProfile? Profile { get; init; }
+    internal ThumbnailLocation? Location { get; init; }
+    internal byte[]? ExchangeBytes { get; init; }
+}
+
+/// <summary>Options of one run.</summary>
+public sealed class SyncOptions
+{
+    public ThumbnailSizes Sizes { get; init; } = ThumbnailSizes.Default;
+    public ImageLimits Limits { get; init; } = ImageLimits.Default;
+    /// <summary>Rewrite even users found InSync.</summary>
+    public bool Force { get; init; }
+}
+
+/// <summary>
+/// Checks and syncs one user at a time (the cmdlets run several of these at once). Reads go through
+/// <see cref="StateDecision"/>, which asks only for what it needs; writes go thumbnails first, then
+/// properties, so a profile never points at a missing or half-written photo.
+/// </summary>
+public sealed class PhotoSyncService
+{
+    private readonly ExchangePhotoSource _exchange;
+    private readonly SharePointRestClient _sharePoint;
+    private readonly UserPhotoLibrary _library;
+
+    public PhotoSyncService(ExchangePhotoSource exchange, SharePointRestClient sharePoint, UserPhotoLibrary library)
+    {
+        _exchange = exchange;
+        _sharePoint = sharePoint;
+        _library = library;
+    }
+
+    public UserPhotoLibrary Library => _library;
+
+    public async Task<UserCheck> CheckAsync(UserRef user, SyncOptions options, CancellationToken cancellationToken)
+    {
+        ExchangePhotoInfo? exchange = null;
+        SharePointProfile? profile = null;
+        ProfileEvidence? profileEvidence = null;
+        ThumbnailEvidence? thumbnail = null;
+        PhotoComparison? comparison = null;
+        ThumbnailLocation? location = null;
+        byte[]? exchangeBytes = null, thumbnailBytes = null;
+        try
+        {
+            exchange = await _exchange.GetPhotoInfoAsync(user, cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                var decision = StateDecision.Decide(exchange, profileEvidence, thumbnail, comparison);
+                switch (decision.Next)
+                {
+                    case NextStep.ReadProfile:
+                        profile = await _sharePoint.GetProfileAsync(user, cancellationToken).ConfigureAwait(false);
+                        profileEvidence = new ProfileEvidence(profile);
+                        continue;
+                    case NextStep.ReadThumbnail:
+                        (thumbnail, location, thumbnailBytes) = await ReadThumbnailAsync(profile!.PictureUrl!, options, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    case NextStep.Compare:
+                        exchangeBytes = await _exchange.GetPhotoBytesAsync(user, cancellationToken).ConfigureAwait(false);
+                        if (exchangeBytes is null)
+                        {
+                            // The photo went away between the metadata read and the download.
+                            exchange = ExchangePhotoInfo.None("Exchange removed the photo during the check.");
+                            continue;
+                        }
+                        comparison = Compare(exchange, exchangeBytes, thumbnail!, thumbnailBytes!, options.Limits);
+                        continue;
+                }
+                var state = new PhotoSyncState
+                {
+                    UserPrincipalName = user.UserPrincipalName,
+                    State = decision.State,
+                    Reason = decision.Reason,
+                    ExchangePhotoETag = exchange.ETag,
+                    ExchangePhotoWidth = exchange.Width,
+                    ExchangePhotoHeight = exchange.Height,
+                    ExchangePhotoContentType = exchange.ContentType,
+                    SharePointPictureUrl = profile?.PictureUrl,
+                    SharePointPlaceholderState = profile?.PlaceholderState,
+                    Distance = comparison?.Distance,
+                    ComparedBy = decision.Method,
+                    ErrorId = decision.State == PhotoState.NotFound
+                        ? (exchange.Status == ExchangePhotoStatus.UserNotFound ? ErrorIds.UserNotFound : ErrorIds.SharePointProfileNotFound)
+                        : null,
+                };
+                return new UserCheck(user, state) { Exchange = exchange, Profile = profile, Location = location, ExchangeBytes = exchangeBytes };
+            }
+        }
+        catch (ProfileSyncException ex)
+        {
+            return Failed(user, ex.ErrorId, ex.Message, exchange, profile);
+        }
+    }
+
+    private async Task<(ThumbnailEvidence, ThumbnailLocation?, byte[]?)> ReadThumbnailAsync(string pictureUrl, SyncOptions options, CancellationToken cancellationToken)
+    {
+        var location = _library.Locate(pictureUrl);
+        if (location is null)
+            return (new ThumbnailEvidence(ThumbnailStatus.OutsideTenant,
+                Reason: $"PictureURL points outside the tenant's My Site host ({SafeHost(pictureUrl)}); it is not fetched. A sync points it back at thumbnails in the tenant."), null, null);
+        var bytes = await _sharePoint.DownloadFileAsync(location.LargePath, options.Limits.MaxBytes, cancellationToken).ConfigureAwait(false);
+        if (bytes is null && location.FollowsNamingScheme)
+        {
+            // Some tenants carry only S and M: fall back to the medium thumbnail PictureURL names.
+            bytes = await _sharePoint.DownloadFileAsync(location.MediumPath, options.Limits.MaxBytes, cancellationToken).ConfigureAwait(false);
+        }
+        if (bytes is null)
+            return (new ThumbnailEvidence(ThumbnailStatus.Missing, Reason: $"PictureURL points at '{location.MediumPath}', which does not exist."), location, null);
+        return (new ThumbnailEvidence(ThumbnailStatus.Found, PhotoStamp.Read(bytes)), location, bytes);
+    }
+
+    internal static PhotoComparison Compare(ExchangePhotoInfo exchange, byte[] exchangeBytes, ThumbnailEvidence thumbnail, byte[] thumbnailBytes, ImageLimits limits)
+    {
+        var identity = PhotoIdentity.Of(exchange.ETag ?? "", exchangeBytes);
+        if (thumbnail.Stamp is not null && thumbnail.Stamp.Sha256 == identity.Sha256)
+            return new PhotoComparison(ComparisonMethod.Hash, true, 0, "The thumbnail was written by ProfileSync from the same photo bytes.");
+        var source = PhotoFingerprint.Of(exchangeBytes, limits, "Exchange photo");
+        PhotoFingerprint target;
+        try
+        {
+            target = PhotoFingerprint.Of(thumbnailBytes, limits, "SharePoint thumbnail");
+        }
+        catch (ProfileSyncException ex) when (ex.ErrorId == ErrorIds.PhotoUnreadable)
+        {
+            return new PhotoComparison(ComparisonMethod.Fingerprint, false, null, ex.Message + " A sync replaces it.");
+        }
+        var distance = source.DistanceTo(target);
+        return distance <= PhotoFingerprint.SamePhotoThreshold
+            ? new PhotoComparison(ComparisonMethod.Fingerprint, true, distance, $"Same photo (distance {distance.ToString("0.##", CultureInfo.InvariantCulture)} <= {PhotoFingerprint.SamePhotoThreshold}).")
+            : new PhotoComparison(ComparisonMethod.Fingerprint, false, distance, $"Another photo (distance {distance.ToString("0.##", CultureInfo.InvariantCulture)} > {PhotoFingerprint.SamePhotoThreshold}).");
+    }
+
+    /// <summary>
+    /// Writes the Exchange photo into SharePoint for a checked user. Thumbnails first (S, L, then M,
+    /// the one PictureURL names), then PictureURL, placeholder state 0 and a new timestamp.
+    /// SPS-PictureExchangeSyncState is left as it is. Once the first upload starts the write is not
+    /// cancelled, so a stopped run never leaves a user half-written.
+    /// </summary>
+    public async Task<PhotoSyncResult> SyncAsync(UserCheck check, SyncOptions options, CancellationToken cancellationToken)
+    {
+        var before = check.State;
+        var needs = before.NeedsSync || (options.Force && before.State == PhotoState.InSync);
+        if (!needs)
+            return new PhotoSyncResult
+            {
+                UserPrincipalName = before.UserPrincipalName, Action = before.State == PhotoState.Error ? SyncAction.Failed : SyncAction.Skipped,
+                StateBefore = before.State, PictureUrl = before.SharePointPictureUrl, Reason = before.Reason, Check = before,
+                Error = before.State == PhotoState.Error ? before.Reason : null, ErrorId = before.ErrorId,
+            };
+        try
+        {
+            var bytes = check.ExchangeBytes ?? await _exchange.GetPhotoBytesAsync(check.User, cancellationToken).ConfigureAwait(false);
+            if (bytes is null)
+                return new PhotoSyncResult
+                {
+                    UserPrincipalName = before.UserPrincipalName, Action = SyncAction.Skipped, StateBefore = PhotoState.NoSourcePhoto,
+                    PictureUrl = before.SharePointPictureUrl, Reason = "Exchange removed the photo before the sync.", Check = before,
+                };
+            var identity = PhotoIdentity.Of(check.Exchange!.ETag!, bytes);
+            // Made before anything is written: a photo that cannot be read fails here and SharePoint is untouched.
+            var thumbnails = ThumbnailMaker.Make(bytes, identity, options.Sizes, options.Limits);
+            var (folder, prefix) = await TargetAsync(check, cancellationToken).ConfigureAwait(false);
+
+            var write = CancellationToken.None;
+            await _sharePoint.UploadFileAsync(folder, prefix + UserPhotoLibrary.SmallSuffix, thumbnails.Small, write).ConfigureAwait(false);
+            await _sharePoint.UploadFileAsync(folder, prefix + UserPhotoLibrary.LargeSuffix, thumbnails.Large, write).ConfigureAwait(false);
+            await _sharePoint.UploadFileAsync(folder, prefix + UserPhotoLibrary.MediumSuffix, thumbnails.Medium, write).ConfigureAwait(false);
+
+            var pictureUrl = _library.PictureUrlFor(folder + "/" + prefix + UserPhotoLibrary.MediumSuffix);
+            var profile = check.Profile!;
+            if (!string.Equals(profile.PictureUrl, pictureUrl, StringComparison.Ordinal))
+                await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureUrlProperty, pictureUrl, write).ConfigureAwait(false);
+            if (profile.PlaceholderState != "0")
+                await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PlaceholderStateProperty, "0", write).ConfigureAwait(false);
+            await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureTimestampProperty, NewTimestamp(profile.PictureTimestamp), write).ConfigureAwait(false);
+
+            return new PhotoSyncResult
+            {
+                UserPrincipalName = before.UserPrincipalName, Action = SyncAction.Updated, StateBefore = before.State,
+                PictureUrl = pictureUrl, Reason = before.Reason, Check = before,
+            };
+        }
+        catch (ProfileSyncException ex)
+        {
+            return new PhotoSyncResult
+            {
+                UserPrincipalName = before.UserPrincipalName, Action = SyncAction.Failed, StateBefore = before.State,
+                PictureUrl = before.SharePointPictureUrl, Reason = before.Reason, Error = ex.Message, ErrorId = ex.ErrorId, Check = before,
+            };
+        }
+    }
+
+    /// <summary>
+    /// Where to write: the user's own thumbnails when PictureURL already names files of the tenant's
+    /// photo library (overwritten in place, so nothing is left behind), else the photo folder with
+    /// the Entra object id as prefix (stable across UPN renames, no '#' for guests).
+    /// </summary>
+    private async Task<(string Folder, string Prefix)> TargetAsync(UserCheck check, CancellationToken cancellationToken)
+    {
+        var location = check.Location ?? (check.Profile?.PictureUrl is string url ? _library.Locate(url) : null);
+        if (location is { FollowsNamingScheme: true } && location.FilePrefix.Length > 0 && _library.IsInLibrary(location.FolderServerRelativeUrl))
+            return (location.FolderServerRelativeUrl, location.FilePrefix);
+        var folder = await _library.GetPhotoFolderAsync(cancellationToken).ConfigureAwait(false);
+        var objectId = check.Profile?.ObjectId;
+        var prefix = Guid.TryParse(objectId, out var id) ? id.ToString("D") : check.User.LegacyFilePrefix;
+        return (folder, prefix);
+    }
+
+    /// <summary>Whole seconds since 0001-01-01 (the form SharePoint's own values take), always newer than the old one.</summary>
+    internal static string NewTimestamp(string? previous)
+    {
+        var now = DateTime.UtcNow.Ticks / TimeSpan.TicksPerSecond;
+        if (long.TryParse(previous, NumberStyles.Integer, CultureInfo.InvariantCulture, out var old) && old >= now) now = old + 1;
+        return now.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static UserCheck Failed(UserRef user, string errorId, string message, ExchangePhotoInfo? exchange, SharePointProfile? profile) =>
+        new(user, new PhotoSyncState
+        {
+            UserPrincipalName = user.UserPrincipalName,
+            State = PhotoState.Error,
+            Reason = message,
+            ErrorId = errorId,
+            ExchangePhotoETag = exchange?.ETag,
+            ExchangePhotoWidth = exchange?.Width,
+            ExchangePhotoHeight = exchange?.Height,
+            ExchangePhotoContentType = exchange?.ContentType,
+            SharePointPictureUrl = profile?.PictureUrl,
+            SharePointPlaceholderState = profile?.PlaceholderState,
+        });
+
+    private static string SafeHost(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.Host : "not an absolute URL";
+}

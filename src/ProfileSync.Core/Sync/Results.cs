@@ -1,0 +1,73 @@
+namespace ProfileSync.Core.Sync;
+
+/// <summary>How a user's SharePoint photo stands against their Exchange photo.</summary>
+public enum PhotoState
+{
+    /// <summary>SharePoint shows the Exchange photo (same picture, at whatever size or JPEG quality).</summary>
+    InSync,
+    /// <summary>SharePoint shows another picture, or points outside the tenant.</summary>
+    Different,
+    /// <summary>Exchange has a photo; SharePoint shows a placeholder, has no PictureURL, or its file is gone.</summary>
+    MissingInSharePoint,
+    /// <summary>Exchange has no photo for the user: nothing to sync.</summary>
+    NoSourcePhoto,
+    /// <summary>No such user in Graph, or no SharePoint profile.</summary>
+    NotFound,
+    /// <summary>The check failed; Reason and ErrorId say why.</summary>
+    Error,
+}
+
+public enum SyncAction { Updated, Skipped, WouldUpdate, Failed }
+
+/// <summary>How ProfileSync decided InSync or Different.</summary>
+public enum ComparisonMethod
+{
+    None,
+    /// <summary>The thumbnail carries ProfileSync's stamp with the current Exchange etag: no download of the Exchange photo.</summary>
+    Stamp,
+    /// <summary>The stamp's SHA-256 equals the Exchange photo's: same bytes, new etag.</summary>
+    Hash,
+    /// <summary>Perceptual fingerprints of both photos.</summary>
+    Fingerprint,
+}
+
+/// <summary>The result of Get-PhotoSyncState for one user.</summary>
+public sealed class PhotoSyncState
+{
+    public string UserPrincipalName { get; init; } = "";
+    public PhotoState State { get; init; }
+    public string? Reason { get; init; }
+    public string? ExchangePhotoETag { get; init; }
+    public int? ExchangePhotoWidth { get; init; }
+    public int? ExchangePhotoHeight { get; init; }
+    public string? ExchangePhotoContentType { get; init; }
+    public string? SharePointPictureUrl { get; init; }
+    public string? SharePointPlaceholderState { get; init; }
+    /// <summary>Fingerprint distance (0 = identical, 255 = opposite) when fingerprints were compared.</summary>
+    public double? Distance { get; init; }
+    public ComparisonMethod ComparedBy { get; init; }
+    public string? ErrorId { get; init; }
+    public DateTimeOffset CheckedAt { get; init; } = DateTimeOffset.UtcNow;
+
+    /// <summary>True when a sync would write this user (Force aside).</summary>
+    public bool NeedsSync => State is PhotoState.Different or PhotoState.MissingInSharePoint;
+
+    public override string ToString() => $"{UserPrincipalName}: {State}";
+}
+
+/// <summary>The result of Sync-ProfilePhoto for one user.</summary>
+public sealed class PhotoSyncResult
+{
+    public string UserPrincipalName { get; init; } = "";
+    public SyncAction Action { get; init; }
+    public PhotoState StateBefore { get; init; }
+    /// <summary>PictureURL after the run (unchanged when nothing was written).</summary>
+    public string? PictureUrl { get; init; }
+    public string? Reason { get; init; }
+    public string? Error { get; init; }
+    public string? ErrorId { get; init; }
+    /// <summary>The state check this action was decided on.</summary>
+    public PhotoSyncState? Check { get; init; }
+
+    public override string ToString() => $"{UserPrincipalName}: {Action}";
+}
