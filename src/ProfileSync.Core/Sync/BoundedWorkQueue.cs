@@ -13,6 +13,7 @@ public sealed class BoundedWorkQueue<T> : IDisposable
     private readonly CancellationTokenSource _cancel;
     private readonly int _maxInFlight;
     private int _inFlight;
+    private int _untaken; // started and not yet handed to the consumer
 
     public BoundedWorkQueue(int maxInFlight, CancellationToken cancellationToken)
     {
@@ -25,12 +26,13 @@ public sealed class BoundedWorkQueue<T> : IDisposable
     public int InFlight => Volatile.Read(ref _inFlight);
     public bool HasCapacity => InFlight < _maxInFlight;
     /// <summary>Work still running, or results not yet taken.</summary>
-    public bool HasPending => InFlight > 0 || _completed.Reader.Count > 0;
+    public bool HasPending => Volatile.Read(ref _untaken) > 0;
 
     /// <summary>Starts work. <paramref name="onError"/> turns an unexpected exception into a result, so nothing is lost.</summary>
     public void Start(Func<CancellationToken, Task<T>> work, Func<Exception, T> onError)
     {
         Interlocked.Increment(ref _inFlight);
+        Interlocked.Increment(ref _untaken);
         _ = Task.Run(async () =>
         {
             T result;
@@ -41,13 +43,20 @@ public sealed class BoundedWorkQueue<T> : IDisposable
         });
     }
 
-    public bool TryTake(out T result) => _completed.Reader.TryRead(out result!);
+    public bool TryTake(out T result)
+    {
+        if (!_completed.Reader.TryRead(out result!)) return false;
+        Interlocked.Decrement(ref _untaken);
+        return true;
+    }
 
     /// <summary>Blocks the consumer until a result is ready. Throws OperationCanceledException when cancelled.</summary>
     public T Take()
     {
-        if (_completed.Reader.TryRead(out var ready)) return ready;
-        return _completed.Reader.ReadAsync(_cancel.Token).AsTask().GetAwaiter().GetResult();
+        if (!_completed.Reader.TryRead(out var result))
+            result = _completed.Reader.ReadAsync(_cancel.Token).AsTask().GetAwaiter().GetResult();
+        Interlocked.Decrement(ref _untaken);
+        return result;
     }
 
     public void Cancel() => _cancel.Cancel();

@@ -1,0 +1,24 @@
+@{
+    RootModule           = 'ProfileSync.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '5d3c8f7e-2b1a-4c6d-9e8f-0a1b2c3d4e5f'
+    Author               = 'ProfileSync contributors'
+    CompanyName          = 'ProfileSync'
+    Copyright            = '(c) ProfileSync contributors. MIT licence.'
+    Description          = 'Makes SharePoint Online show the same profile photo as Exchange Online: compares the two photos per user and pushes only what differs.'
+    CompatiblePSEditions = @('Core')
+    PowerShellVersion    = '7.4'
+    CmdletsToExport      = @('Connect-ProfileSync', 'Get-PhotoSyncState', 'Sync-ProfilePhoto')
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    FormatsToProcess     = @('ProfileSync.format.ps1xml')
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('SharePoint', 'SharePointOnline', 'Exchange', 'ExchangeOnline', 'Microsoft365', 'ProfilePhoto', 'UserProfile', 'Graph')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ProjectUri   = 'https://github.com/profilesync/profilesync'
+            ReleaseNotes = '0.1.0: Get-PhotoSyncState and Sync-ProfilePhoto with pre-acquired tokens.'
+        }
+    }
+}

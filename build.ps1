@@ -1,0 +1,133 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, tests and demonstrates ProfileSync.
+.DESCRIPTION
+    Tasks:
+      Build  - publish the module into out/ProfileSync and the tenant emulator into out/emulator.
+      Test   - Build, then every test: xUnit (core + emulator) and Pester (the built module against the
+               emulator). Ends with the line 'N passed, N failed'.
+      Demo   - Build, start the emulator with about 50 users, check, dry-run, sync, check again.
+      Clean  - remove build outputs.
+    Run with `dotnet pwsh ./build.ps1 <Task>` after `dotnet tool restore`.
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [string] $Task = 'Build',
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$root = $PSScriptRoot
+$out = Join-Path $root 'out'
+$moduleOut = Join-Path $out 'ProfileSync'
+$emulatorOut = Join-Path $out 'emulator'
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_NOLOGO = '1'
+
+function Invoke-Native {
+    param([string] $What, [scriptblock] $Command)
+    & $Command
+    if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)." }
+}
+
+function Invoke-Build {
+    Write-Host "Building the module into $moduleOut"
+    if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
+    Invoke-Native 'Publishing the module' {
+        dotnet publish (Join-Path $root 'src/ProfileSync.PowerShell/ProfileSync.PowerShell.csproj') -c $Configuration -o $moduleOut --nologo -v quiet
+    }
+    Copy-Item (Join-Path $root 'ProfileSync.psd1') $moduleOut
+    Copy-Item (Join-Path $root 'module/*') $moduleOut -Recurse
+    # Build-time leftovers that are no part of a module.
+    Get-ChildItem $moduleOut -Include '*.pdb', '*.deps.json' -Recurse | Remove-Item -Force
+    Write-Host "Building the tenant emulator into $emulatorOut"
+    Invoke-Native 'Building the emulator' {
+        dotnet build (Join-Path $root 'tests/ProfileSync.TenantEmulator/ProfileSync.TenantEmulator.csproj') -c $Configuration -o $emulatorOut --nologo -v quiet
+    }
+}
+
+function Get-PesterModulePath {
+    Invoke-Native 'Restoring Pester' { dotnet restore (Join-Path $root 'tests/PesterRestore/PesterRestore.csproj') --nologo -v quiet }
+    $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $path = Join-Path $packages 'pester/6.2.0/tools/Pester.psd1'
+    if (-not (Test-Path $path)) { throw "Pester 6.2.0 was restored but not found at $path." }
+    $path
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $results = Join-Path $out 'test-results'
+    if (Test-Path $results) { Remove-Item $results -Recurse -Force }
+    New-Item -ItemType Directory $results | Out-Null
+
+    Write-Host 'Running xUnit tests'
+    $trx = Join-Path $results 'core.trx'
+    dotnet test (Join-Path $root 'tests/ProfileSync.Core.Tests/ProfileSync.Core.Tests.csproj') -c $Configuration --nologo `
+        --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+    $xunitExit = $LASTEXITCODE
+    $xunitPassed = 0; $xunitFailed = 0
+    if (Test-Path $trx) {
+        $counters = ([xml](Get-Content $trx -Raw)).TestRun.ResultSummary.Counters
+        $xunitPassed = [int]$counters.passed
+        $xunitFailed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+    if ($xunitExit -ne 0 -and $xunitFailed -eq 0) { $xunitFailed = 1 }  # the run itself failed (build error, crash)
+
+    Write-Host 'Running Pester tests'
+    $pester = Get-PesterModulePath
+    $script = {
+        param($pester, $testPath, $modulePath, $emulatorPath, $resultFile)
+        $ErrorActionPreference = 'Stop'
+        Import-Module $pester -Force
+        $env:PROFILESYNC_MODULE = $modulePath
+        $env:PROFILESYNC_EMULATOR = $emulatorPath
+        $config = New-PesterConfiguration
+        $config.Run.Path = $testPath
+        $config.Run.PassThru = $true
+        $config.Output.Verbosity = 'Detailed'
+        $config.TestResult.Enabled = $true
+        $config.TestResult.OutputPath = $resultFile
+        $r = Invoke-Pester -Configuration $config
+        "PESTER-COUNTS $($r.PassedCount) $($r.FailedCount + $r.FailedBlocksCount + $r.FailedContainersCount)"
+    }
+    # A fresh process: the module under test loads native code and must not share this build session.
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes(
+        "& { $script } '$pester' '$(Join-Path $root 'tests/pester')' '$(Join-Path $moduleOut 'ProfileSync.psd1')' '$(Join-Path $emulatorOut 'ProfileSync.TenantEmulator.dll')' '$(Join-Path $results 'pester.xml')'"))
+    $pwsh = (Get-Process -Id $PID).Path
+    $pesterPassed = 0; $pesterFailed = 1
+    & $pwsh -NoProfile -NonInteractive -EncodedCommand $encoded | ForEach-Object {
+        if ($_ -match '^PESTER-COUNTS (\d+) (\d+)$') { $pesterPassed = [int]$Matches[1]; $pesterFailed = [int]$Matches[2] }
+        else { $_ }
+    }
+
+    Write-Host ''
+    Write-Host "xUnit: $xunitPassed passed, $xunitFailed failed; Pester: $pesterPassed passed, $pesterFailed failed"
+    $passed = $xunitPassed + $pesterPassed
+    $failed = $xunitFailed + $pesterFailed
+    Write-Output "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    & (Join-Path $root 'tests/demo.ps1') -ModulePath (Join-Path $moduleOut 'ProfileSync.psd1') `
+        -EmulatorPath (Join-Path $emulatorOut 'ProfileSync.TenantEmulator.dll') `
+        -Scenario (Join-Path $root 'tests/ProfileSync.TenantEmulator/scenarios/demo.json')
+    if (-not $?) { exit 1 }
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test' { Invoke-Test }
+    'Demo' { Invoke-Demo }
+    'Clean' {
+        foreach ($dir in @($out) + (Get-ChildItem $root -Directory -Recurse -Include 'bin', 'obj' | ForEach-Object FullName)) {
+            if (Test-Path $dir) { Remove-Item $dir -Recurse -Force }
+        }
+    }
+}

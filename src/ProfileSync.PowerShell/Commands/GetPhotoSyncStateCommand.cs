@@ -1,0 +1,24 @@
+using System.Management.Automation;
+using ProfileSync.Core.Identity;
+using ProfileSync.Core.Sync;
+
+namespace ProfileSync.PowerShell.Commands;
+
+/// <summary>Compares each user's Exchange Online photo with the one SharePoint Online shows. Reads only.</summary>
+[Cmdlet(VerbsCommon.Get, "PhotoSyncState")]
+[OutputType(typeof(PhotoSyncState))]
+public sealed class GetPhotoSyncStateCommand : UserCommandBase
+{
+    protected override async Task<object> StartUser(UserRef user, CancellationToken cancellationToken) =>
+        (await Connection.Photos.CheckAsync(user, Options, cancellationToken).ConfigureAwait(false)).State;
+
+    protected override object Unexpected(UserRef user, Exception ex) => UnexpectedState(user, ex);
+
+    protected override void Handle(object result)
+    {
+        var state = (PhotoSyncState)result;
+        WriteVerbose($"{state.UserPrincipalName}: {state.State}. {state.Reason}");
+        WriteObject(state);
+        if (state.State is PhotoState.NotFound or PhotoState.Error) WriteStateError(state);
+    }
+}

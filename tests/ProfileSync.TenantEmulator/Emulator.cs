@@ -1,0 +1,527 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace ProfileSync.TenantEmulator;
+
+/// <summary>
+/// Emulates, on loopback, the Microsoft Graph and SharePoint Online endpoints ProfileSync uses, as
+/// m365-photo-facts.md describes them: answer shapes, error codes, per-service bearer tokens and
+/// throttling. Each service host has its own port (Graph, My Site host, admin site), plus a control
+/// port for tests (request log, tenant state) that needs no token.
+/// </summary>
+public sealed class Emulator : IAsyncDisposable
+{
+    private readonly List<WebApplication> _apps = new();
+    private readonly MailboxConcurrency _mailboxes = new();
+    private readonly SharePointBudget _budget = new();
+
+    private Emulator(Scenario scenario)
+    {
+        State = new TenantState(scenario);
+        GraphToken = scenario.GraphToken ?? "graph-" + RandomToken();
+        SharePointToken = scenario.SharePointToken ?? "spo-" + RandomToken();
+    }
+
+    public TenantState State { get; }
+    public Scenario Scenario => State.Scenario;
+    public string GraphToken { get; }
+    public string SharePointToken { get; }
+    public Uri GraphUrl { get; private set; } = null!;
+    public Uri MySiteUrl { get; private set; } = null!;
+    public Uri AdminUrl { get; private set; } = null!;
+    public Uri ControlUrl { get; private set; } = null!;
+    public int PeakMailboxConcurrency => _mailboxes.Peak;
+
+    public static async Task<Emulator> StartAsync(Scenario scenario)
+    {
+        var emulator = new Emulator(scenario);
+        emulator.GraphUrl = await emulator.StartHostAsync("graph", emulator.HandleGraphAsync);
+        emulator.MySiteUrl = await emulator.StartHostAsync("mysite", ctx => emulator.HandleSharePointAsync(ctx, admin: false));
+        emulator.AdminUrl = await emulator.StartHostAsync("admin", ctx => emulator.HandleSharePointAsync(ctx, admin: true));
+        emulator.ControlUrl = await emulator.StartHostAsync("control", emulator.HandleControlAsync);
+        emulator.State.BindMySiteOrigin(emulator.MySiteUrl.GetLeftPart(UriPartial.Authority));
+        return emulator;
+    }
+
+    private async Task<Uri> StartHostAsync(string name, RequestDelegate handler)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, 0);
+            k.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
+            k.AllowSynchronousIO = false;
+        });
+        var app = builder.Build();
+        app.Run(handler);
+        await app.StartAsync();
+        _apps.Add(app);
+        var address = app.Services.GetService(typeof(Microsoft.AspNetCore.Hosting.Server.IServer)) is Microsoft.AspNetCore.Hosting.Server.IServer server
+            ? server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First()
+            : throw new InvalidOperationException("No server address for " + name);
+        return new Uri(address.Replace("[::1]", "127.0.0.1").Replace("localhost", "127.0.0.1") + "/");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in _apps)
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    // ---------- shared request plumbing ----------
+
+    private static string RawTarget(HttpContext ctx) => ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? ctx.Request.Path + ctx.Request.QueryString;
+
+    private (bool Ok, bool OtherToken) CheckToken(HttpContext ctx, string expected, string other)
+    {
+        var header = ctx.Request.Headers.Authorization.ToString();
+        var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+        return (token is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(expected)),
+            token is not null && token == other);
+    }
+
+    private static async Task WriteJsonAsync(HttpContext ctx, int status, object body, string contentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = contentType;
+        await ctx.Response.WriteAsync(body is string s ? s : JsonSerializer.Serialize(body));
+    }
+
+    // ---------- Microsoft Graph ----------
+
+    private async Task HandleGraphAsync(HttpContext ctx)
+    {
+        var target = RawTarget(ctx);
+        var (ok, other) = CheckToken(ctx, GraphToken, SharePointToken);
+        try
+        {
+            if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
+            if (!ok)
+            {
+                await GraphErrorAsync(ctx, 401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
+                return;
+            }
+            await RouteGraphAsync(ctx);
+        }
+        finally
+        {
+            State.Log("graph", ctx.Request.Method, target, ctx.Response.StatusCode, ok, other, ctx.Request.Headers.UserAgent.ToString());
+        }
+    }
+
+    private async Task RouteGraphAsync(HttpContext ctx)
+    {
+        // /v1.0/users/{id|upn}/photo[/$value] or /v1.0/users/{id}/photos/{size}/$value
+        var segments = ctx.Request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (segments.Length < 4 || segments[0] != "v1.0" || !segments[1].Equals("users", StringComparison.OrdinalIgnoreCase))
+        {
+            await GraphErrorAsync(ctx, 400, "BadRequest", $"Resource not found for the segment '{(segments.Length > 1 ? segments[1] : "")}'.");
+            return;
+        }
+        var key = segments[2];
+        if (key.StartsWith("('", StringComparison.Ordinal) && key.EndsWith("')", StringComparison.Ordinal)) key = key[2..^2].Replace("''", "'");
+        var user = State.FindByKey(key);
+        if (user is null || !user.InGraph)
+        {
+            await GraphErrorAsync(ctx, 404, "Request_ResourceNotFound", $"Resource '{key}' does not exist or one of its queried reference-property objects are not present.");
+            return;
+        }
+        var rest = string.Join('/', segments.Skip(3));
+        var isValue = rest.EndsWith("$value", StringComparison.Ordinal);
+        if (!(rest is "photo" or "photo/$value" || (rest.StartsWith("photos/", StringComparison.Ordinal) && isValue)) || ctx.Request.Method != "GET")
+        {
+            await GraphErrorAsync(ctx, 400, "BadRequest", "Unsupported request.");
+            return;
+        }
+
+        if (!_mailboxes.TryEnter(user.Id, Scenario.GraphMailboxConcurrency))
+        {
+            ctx.Response.Headers.RetryAfter = Scenario.GraphRetryAfterSeconds.ToString();
+            await GraphErrorAsync(ctx, 429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.");
+            return;
+        }
+        try
+        {
+            if (user.Photo is null)
+            {
+                if (!isValue && user.NoPhotoAnswer == "gif1x1")
+                {
+                    await WriteJsonAsync(ctx, 200, new Dictionary<string, object?>
+                    {
+                        ["@odata.context"] = $"{GraphUrl}v1.0/$metadata#users('{user.Id}')/photo/$entity",
+                        ["@odata.mediaContentType"] = "image/gif",
+                        ["@odata.mediaEtag"] = "",
+                        ["id"] = "1x1",
+                        ["height"] = 1,
+                        ["width"] = 1,
+                    });
+                    return;
+                }
+                var code = isValue || user.NoPhotoAnswer == "gif1x1" ? "ImageNotFound" : user.NoPhotoAnswer ?? "ImageNotFound";
+                await GraphErrorAsync(ctx, 404, code, code == "ImageNotFound"
+                    ? "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown."
+                    : "The photo wasn't found.");
+                return;
+            }
+            if (isValue)
+            {
+                ctx.Response.StatusCode = 200;
+                ctx.Response.ContentType = user.PhotoContentType;
+                ctx.Response.Headers.ETag = user.PhotoETag;
+                await ctx.Response.Body.WriteAsync(user.Photo);
+                return;
+            }
+            await WriteJsonAsync(ctx, 200, new Dictionary<string, object?>
+            {
+                ["@odata.context"] = $"{GraphUrl}v1.0/$metadata#users('{user.Id}')/photo/$entity",
+                ["@odata.mediaContentType"] = user.PhotoContentType,
+                ["@odata.mediaEtag"] = user.PhotoETag,
+                ["id"] = $"{user.PhotoWidth}x{user.PhotoHeight}",
+                ["height"] = user.PhotoHeight,
+                ["width"] = user.PhotoWidth,
+            });
+        }
+        finally
+        {
+            _mailboxes.Exit(user.Id);
+        }
+    }
+
+    private static Task GraphErrorAsync(HttpContext ctx, int status, string code, string message) =>
+        WriteJsonAsync(ctx, status, new
+        {
+            error = new
+            {
+                code,
+                message,
+                innerError = new Dictionary<string, string>
+                {
+                    ["date"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss"),
+                    ["request-id"] = Guid.NewGuid().ToString(),
+                    ["client-request-id"] = Guid.NewGuid().ToString(),
+                },
+            },
+        }, "application/json");
+
+    // ---------- SharePoint Online ----------
+
+    private async Task HandleSharePointAsync(HttpContext ctx, bool admin)
+    {
+        var target = RawTarget(ctx);
+        var (ok, other) = CheckToken(ctx, SharePointToken, GraphToken);
+        try
+        {
+            if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
+            var (allowed, used, retryAfter) = _budget.Spend(Scenario.SharePointRequestsPerMinute, DateTimeOffset.UtcNow);
+            if (Scenario.SharePointRequestsPerMinute > 0 && used * 5 >= Scenario.SharePointRequestsPerMinute * 4)
+            {
+                ctx.Response.Headers["RateLimit-Limit"] = Scenario.SharePointRequestsPerMinute.ToString();
+                ctx.Response.Headers["RateLimit-Remaining"] = Math.Max(0, Scenario.SharePointRequestsPerMinute - used).ToString();
+                ctx.Response.Headers["RateLimit-Reset"] = Math.Ceiling(retryAfter.TotalSeconds).ToString();
+            }
+            if (!ok)
+            {
+                ctx.Response.Headers.WWWAuthenticate = "Bearer realm=\"emulated-tenant\",client_id=\"00000003-0000-0ff1-ce00-000000000000\"";
+                await WriteJsonAsync(ctx, 401, "{\"error_description\":\"Invalid JWT token. The token is not valid for this resource.\"}", "application/json");
+                return;
+            }
+            if (!allowed)
+            {
+                ctx.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
+                await SharePointErrorAsync(ctx, Scenario.SharePointThrottleStatus, "-2147024860, Microsoft.SharePoint.SPQueryThrottledException",
+                    "The request has been throttled. Please retry after the time in the Retry-After header.");
+                return;
+            }
+            await RouteSharePointAsync(ctx, admin);
+        }
+        finally
+        {
+            State.Log(admin ? "admin" : "mysite", ctx.Request.Method, target, ctx.Response.StatusCode, ok, other, ctx.Request.Headers.UserAgent.ToString());
+        }
+    }
+
+    private async Task RouteSharePointAsync(HttpContext ctx, bool admin)
+    {
+        var path = ctx.Request.Path.Value ?? "";
+        const string pm = "/_api/SP.UserProfiles.PeopleManager/";
+        if (path.StartsWith(pm + "GetPropertiesFor(", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
+        {
+            await GetPropertiesForAsync(ctx, Argument(ctx, path, "accountName"));
+            return;
+        }
+        if (path.Equals(pm + "SetSingleValueProfileProperty", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "POST")
+        {
+            await SetSingleValueAsync(ctx, admin);
+            return;
+        }
+        const string folderFn = "/_api/web/GetFolderByServerRelativePath(";
+        const string fileFn = "/_api/web/GetFileByServerRelativePath(";
+        if (!admin && path.StartsWith(folderFn, StringComparison.OrdinalIgnoreCase))
+        {
+            var folder = Argument(ctx, path, "decodedurl");
+            var after = path[(path.IndexOf(')') + 1)..];
+            if (after.Equals("/Folders", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
+            {
+                await FoldersAsync(ctx, folder);
+                return;
+            }
+            if (after.StartsWith("/Files/AddUsingPath(", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "POST")
+            {
+                await AddFileAsync(ctx, folder, Argument(ctx, after, "decodedurl"), after.Contains("overwrite=true", StringComparison.OrdinalIgnoreCase));
+                return;
+            }
+        }
+        if (!admin && path.StartsWith(fileFn, StringComparison.OrdinalIgnoreCase) && path.EndsWith(")/$value", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
+        {
+            var file = Argument(ctx, path, "decodedurl");
+            var bytes = file is null ? null : State.ReadFile(file);
+            if (bytes is null)
+            {
+                await SharePointErrorAsync(ctx, 404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.");
+                return;
+            }
+            ctx.Response.StatusCode = 200;
+            ctx.Response.ContentType = "application/octet-stream";
+            await ctx.Response.Body.WriteAsync(bytes);
+            return;
+        }
+        await SharePointErrorAsync(ctx, 404, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", $"The expression \"{path}\" is not valid.");
+    }
+
+    /// <summary>A function argument, inline (name='x') or through a parameter alias (name=@a1 with ?@a1='x').</summary>
+    private static string? Argument(HttpContext ctx, string path, string name)
+    {
+        var at = path.IndexOf(name + "=", StringComparison.OrdinalIgnoreCase);
+        if (at < 0) return null;
+        var value = path[(at + name.Length + 1)..];
+        if (value.StartsWith('@'))
+        {
+            var end = value.IndexOfAny(new[] { ',', ')' });
+            var alias = end < 0 ? value : value[..end];
+            var raw = ctx.Request.Query[alias].ToString();
+            return ODataString(raw);
+        }
+        if (value.StartsWith('\''))
+        {
+            var sb = new StringBuilder();
+            for (var i = 1; i < value.Length; i++)
+            {
+                if (value[i] == '\'')
+                {
+                    if (i + 1 < value.Length && value[i + 1] == '\'') { sb.Append('\''); i++; continue; }
+                    return sb.ToString();
+                }
+                sb.Append(value[i]);
+            }
+        }
+        return null;
+    }
+
+    private static string? ODataString(string literal) =>
+        literal.Length >= 2 && literal[0] == '\'' && literal[^1] == '\'' ? literal[1..^1].Replace("''", "'") : null;
+
+    private static bool Verbose(HttpContext ctx) => ctx.Request.Headers.Accept.ToString().Contains("odata=verbose", StringComparison.OrdinalIgnoreCase);
+
+    private async Task GetPropertiesForAsync(HttpContext ctx, string? accountName)
+    {
+        var user = accountName is null ? null : State.FindByClaims(accountName);
+        var verbose = Verbose(ctx);
+        if (user?.Profile is null)
+        {
+            if (Scenario.MissingProfileAnswer == "empty-object" || verbose)
+            {
+                var empty = new JsonObject { ["AccountName"] = null, ["PictureUrl"] = null, ["UserProfileProperties"] = new JsonArray() };
+                await WriteSharePointAsync(ctx, empty, verbose, "SP.UserProfiles.PersonProperties");
+            }
+            else
+            {
+                await WriteJsonAsync(ctx, 200, "{\"odata.null\":true}", "application/json;odata=nometadata;charset=utf-8");
+            }
+            return;
+        }
+        Dictionary<string, string> props;
+        lock (user.Profile) props = new Dictionary<string, string>(user.Profile);
+        var picture = props.GetValueOrDefault("PictureURL");
+        var topPicture = string.IsNullOrEmpty(picture) || props.GetValueOrDefault("SPS-PicturePlaceholderState") == "1"
+            ? null
+            : picture + "?t=" + props.GetValueOrDefault("SPS-PictureTimestamp");
+        var list = new JsonArray();
+        foreach (var (key, value) in props)
+        {
+            var item = new JsonObject { ["Key"] = key, ["Value"] = value, ["ValueType"] = "Edm.String" };
+            if (verbose) item.Insert(0, "__metadata", new JsonObject { ["type"] = "SP.KeyValue" });
+            list.Add(item);
+        }
+        var body = new JsonObject
+        {
+            ["AccountName"] = user.ClaimsName,
+            ["DirectReports"] = verbose ? new JsonObject { ["__metadata"] = new JsonObject { ["type"] = "Collection(Edm.String)" }, ["results"] = new JsonArray() } : new JsonArray(),
+            ["DisplayName"] = props.GetValueOrDefault("PreferredName"),
+            ["Email"] = user.Upn,
+            ["IsFollowed"] = false,
+            ["PersonalUrl"] = $"{State.MySiteOrigin}/personal/{string.Concat(user.Upn.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_'))}/",
+            ["PictureUrl"] = topPicture,
+            ["Title"] = null,
+            ["UserProfileProperties"] = verbose ? new JsonObject { ["results"] = list } : list,
+            ["UserUrl"] = $"{State.MySiteOrigin}/Person.aspx?accountname={Uri.EscapeDataString(user.ClaimsName)}",
+        };
+        await WriteSharePointAsync(ctx, body, verbose, "SP.UserProfiles.PersonProperties");
+    }
+
+    private async Task SetSingleValueAsync(HttpContext ctx, bool admin)
+    {
+        if (!admin)
+        {
+            // Another user's profile can be written only through the admin site.
+            await SharePointErrorAsync(ctx, 403, "-2147024891, System.UnauthorizedAccessException",
+                "Access denied. You do not have permission to perform this action or access this resource.");
+            return;
+        }
+        JsonNode? body;
+        try { body = await JsonNode.ParseAsync(ctx.Request.Body); }
+        catch (JsonException) { body = null; }
+        var account = body?["accountName"]?.GetValue<string>();
+        var name = body?["propertyName"]?.GetValue<string>();
+        var value = body?["propertyValue"]?.GetValue<string>();
+        if (account is null || name is null || value is null)
+        {
+            await SharePointErrorAsync(ctx, 400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", "The parameter accountName, propertyName or propertyValue is missing.");
+            return;
+        }
+        var user = State.FindByClaims(account);
+        if (user?.Profile is null)
+        {
+            await SharePointErrorAsync(ctx, 500, "-1, Microsoft.Office.Server.UserProfiles.UserNotFoundException",
+                "User Profile Error 1000: User Not Found: Could not load profile data from the database.");
+            return;
+        }
+        lock (user.Profile)
+        {
+            if (!user.Profile.ContainsKey(name))
+            {
+                name = null;
+            }
+            else
+            {
+                user.Profile[name] = value;
+            }
+        }
+        if (name is null)
+        {
+            await SharePointErrorAsync(ctx, 500, "-1, Microsoft.Office.Server.UserProfiles.PropertyNotDefinedException", "Property Not Defined.");
+            return;
+        }
+        await WriteJsonAsync(ctx, 200, "{\"odata.null\":true}", "application/json;odata=nometadata;charset=utf-8");
+    }
+
+    private async Task FoldersAsync(HttpContext ctx, string? folder)
+    {
+        if (folder is null || !folder.TrimEnd('/').Equals(TenantState.LibraryUrl, StringComparison.OrdinalIgnoreCase))
+        {
+            await SharePointErrorAsync(ctx, 404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.");
+            return;
+        }
+        var verbose = Verbose(ctx);
+        var items = new JsonArray();
+        foreach (var url in State.FolderUrls())
+        {
+            var item = new JsonObject { ["ItemCount"] = State.CountFilesIn(url), ["Name"] = url[(url.LastIndexOf('/') + 1)..], ["ServerRelativeUrl"] = url };
+            if (verbose) item.Insert(0, "__metadata", new JsonObject { ["type"] = "SP.Folder" });
+            items.Add(item);
+        }
+        if (verbose)
+            await WriteJsonAsync(ctx, 200, new JsonObject { ["d"] = new JsonObject { ["results"] = items } }.ToJsonString(), "application/json;odata=verbose;charset=utf-8");
+        else
+            await WriteJsonAsync(ctx, 200, new JsonObject { ["value"] = items }.ToJsonString(), "application/json;odata=nometadata;charset=utf-8");
+    }
+
+    private async Task AddFileAsync(HttpContext ctx, string? folder, string? name, bool overwrite)
+    {
+        if (folder is null || name is null || name.Contains('/') || !State.FolderExists(folder))
+        {
+            await SharePointErrorAsync(ctx, 404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.");
+            return;
+        }
+        var path = folder.TrimEnd('/') + "/" + name;
+        if (!overwrite && State.ReadFile(path) is not null)
+        {
+            await SharePointErrorAsync(ctx, 400, "-2130575257, Microsoft.SharePoint.SPException", $"A file with the name {path} already exists.");
+            return;
+        }
+        using var buffer = new MemoryStream();
+        await ctx.Request.Body.CopyToAsync(buffer);
+        State.WriteFile(path, buffer.ToArray());
+        var file = new JsonObject { ["Length"] = buffer.Length.ToString(), ["Name"] = name, ["ServerRelativeUrl"] = path, ["TimeLastModified"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ") };
+        await WriteSharePointAsync(ctx, file, Verbose(ctx), "SP.File");
+    }
+
+    private static Task WriteSharePointAsync(HttpContext ctx, JsonObject body, bool verbose, string type)
+    {
+        if (!verbose) return WriteJsonAsync(ctx, 200, body.ToJsonString(), "application/json;odata=nometadata;charset=utf-8");
+        body.Insert(0, "__metadata", new JsonObject { ["type"] = type });
+        return WriteJsonAsync(ctx, 200, new JsonObject { ["d"] = body }.ToJsonString(), "application/json;odata=verbose;charset=utf-8");
+    }
+
+    private static Task SharePointErrorAsync(HttpContext ctx, int status, string code, string message)
+    {
+        var verbose = Verbose(ctx);
+        var error = new JsonObject { ["code"] = code, ["message"] = new JsonObject { ["lang"] = "en-US", ["value"] = message } };
+        var body = verbose ? new JsonObject { ["error"] = error } : new JsonObject { ["odata.error"] = error };
+        return WriteJsonAsync(ctx, status, body.ToJsonString(), verbose ? "application/json;odata=verbose;charset=utf-8" : "application/json;odata=nometadata;charset=utf-8");
+    }
+
+    // ---------- control (tests only, no token) ----------
+
+    private async Task HandleControlAsync(HttpContext ctx)
+    {
+        var path = ctx.Request.Path.Value ?? "";
+        if (path == "/log" && ctx.Request.Method == "GET")
+        {
+            await WriteJsonAsync(ctx, 200, State.RequestLog.Select(e => new
+            {
+                e.Sequence, e.Service, e.Method, e.Target, e.Status, e.Authorized, e.CarriedOtherServiceToken, e.UserAgent, e.IsWrite,
+            }), "application/json");
+            return;
+        }
+        if (path == "/log/clear" && ctx.Request.Method == "POST")
+        {
+            State.ClearLog();
+            ctx.Response.StatusCode = 204;
+            return;
+        }
+        if (path == "/files" && ctx.Request.Method == "GET")
+        {
+            await WriteJsonAsync(ctx, 200, State.Files().Select(f => new { f.Path, f.Length }), "application/json");
+            return;
+        }
+        if (path.StartsWith("/users/", StringComparison.Ordinal) && ctx.Request.Method == "GET")
+        {
+            var user = State.FindByKey(path["/users/".Length..]);
+            if (user is null) { ctx.Response.StatusCode = 404; return; }
+            Dictionary<string, string>? profile = null;
+            if (user.Profile is not null) lock (user.Profile) profile = new Dictionary<string, string>(user.Profile);
+            await WriteJsonAsync(ctx, 200, new { user.Upn, user.Id, user.PhotoETag, HasPhoto = user.Photo is not null, Profile = profile }, "application/json");
+            return;
+        }
+        if (path == "/stats" && ctx.Request.Method == "GET")
+        {
+            await WriteJsonAsync(ctx, 200, new { PeakMailboxConcurrency, Requests = State.RequestLog.Count }, "application/json");
+            return;
+        }
+        ctx.Response.StatusCode = 404;
+    }
+
+    private static string RandomToken() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+}

@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ProfileSync.TenantEmulator;
+
+/// <summary>
+/// A tenant to emulate, read from a JSON file: users, their Exchange photos, their SharePoint
+/// profiles and thumbnails, the photo folder's language, and which service limits are switched on.
+/// </summary>
+public sealed class Scenario
+{
+    public string Tenant { get; set; } = "contoso";
+    /// <summary>Name of the photo folder in the User Photos library; follows the My Site language.</summary>
+    public string PhotoFolder { get; set; } = "Profile Pictures";
+    public string? GraphToken { get; set; }
+    public string? SharePointToken { get; set; }
+    /// <summary>Delay added to every request, in milliseconds.</summary>
+    public int LatencyMs { get; set; }
+    /// <summary>Graph photo calls in flight for one mailbox before 429 (documented: 4). 0 switches the limit off.</summary>
+    public int GraphMailboxConcurrency { get; set; } = 4;
+    public int GraphRetryAfterSeconds { get; set; } = 1;
+    /// <summary>SharePoint requests per minute across the tenant's hosts before 429/503. 0 switches the budget off.</summary>
+    public int SharePointRequestsPerMinute { get; set; }
+    /// <summary>429 or 503: what SharePoint answers over budget.</summary>
+    public int SharePointThrottleStatus { get; set; } = 429;
+    /// <summary>How a missing profile is answered: "odata-null" or "empty-object" (both seen, facts doc section 3).</summary>
+    public string MissingProfileAnswer { get; set; } = "odata-null";
+    public List<ScenarioUser> Users { get; set; } = new();
+    public Population? Population { get; set; }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNameCaseInsensitive = true,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static Scenario Load(string path) => Parse(File.ReadAllText(path));
+
+    public static Scenario Parse(string json) =>
+        JsonSerializer.Deserialize<Scenario>(json, Json) ?? throw new InvalidDataException("Empty scenario.");
+
+    /// <summary>Explicit users plus the generated population, in a stable order.</summary>
+    public IEnumerable<ScenarioUser> AllUsers()
+    {
+        foreach (var u in Users) yield return u;
+        if (Population is null || Population.Count <= 0) yield break;
+        var kinds = Population.Mix.Count > 0 ? Population.Mix : new List<string> { SharePointSeed.SyncedBySharePoint };
+        for (var i = 0; i < Population.Count; i++)
+        {
+            var kind = kinds[i % kinds.Count];
+            var upn = string.Format(CultureInfo.InvariantCulture, Population.UpnFormat, i + 1);
+            var user = new ScenarioUser
+            {
+                Upn = upn,
+                Photo = kind is SharePointSeed.NoExchangePhoto ? null : new PhotoSpec { Seed = Population.Seed + i },
+                NoPhoto = kind is SharePointSeed.NoExchangePhoto ? "ImageNotFound" : null,
+                SharePoint = kind is SharePointSeed.NoExchangePhoto ? SharePointSeed.None : kind,
+            };
+            yield return user;
+        }
+    }
+}
+
+public sealed class Population
+{
+    public int Count { get; set; }
+    public string UpnFormat { get; set; } = "user{0:00000}@contoso.com";
+    public int Seed { get; set; } = 1000;
+    /// <summary>SharePoint seed kinds, assigned round-robin (see <see cref="SharePointSeed"/>).</summary>
+    public List<string> Mix { get; set; } = new();
+}
+
+public sealed class ScenarioUser
+{
+    public string Upn { get; set; } = "";
+    /// <summary>Entra object id; derived from the UPN when not given.</summary>
+    public string? Id { get; set; }
+    public PhotoSpec? Photo { get; set; }
+    /// <summary>When there is no photo: ImageNotFound, ErrorItemNotFound, ErrorEntityNotFound, ConsumerPhotoIsNotSupported, or gif1x1.</summary>
+    public string? NoPhoto { get; set; }
+    /// <summary>False: Graph knows no such user (404 Request_ResourceNotFound).</summary>
+    public bool InGraph { get; set; } = true;
+    /// <summary>What SharePoint holds for the user: one of <see cref="SharePointSeed"/>.</summary>
+    public string SharePoint { get; set; } = SharePointSeed.None;
+}
+
+public sealed class PhotoSpec
+{
+    public int Seed { get; set; }
+    public int Width { get; set; } = 648;
+    public int Height { get; set; } = 648;
+    /// <summary>0: the photo itself; 1: a similar but different photo of the same person (other shirt, glasses).</summary>
+    public int Variant { get; set; }
+    /// <summary>jpeg or png.</summary>
+    public string Format { get; set; } = "jpeg";
+}
+
+/// <summary>The SharePoint states a scenario can seed.</summary>
+public static class SharePointSeed
+{
+    public const string None = "none";                              // profile, no PictureURL, placeholder 1
+    public const string SyncedBySharePoint = "synced-by-sharepoint"; // SharePoint's own thumbnails of the current photo (legacy name prefix)
+    public const string SyncedObjectId = "synced-objectid";         // same, object-id prefix
+    public const string Stale = "stale";                            // thumbnails of an older, different photo
+    public const string Similar = "similar";                        // thumbnails of a similar but different photo
+    public const string PlaceholderWithUrl = "placeholder-with-url"; // PictureURL and files present, placeholder 1
+    public const string MissingFile = "missing-file";               // PictureURL set, files gone
+    public const string OutsideTenant = "outside-tenant";           // PictureURL on a foreign host
+    public const string NoProfile = "no-profile";                   // no SharePoint profile
+    public const string NoExchangePhoto = "no-exchange-photo";      // population only: Exchange has no photo
+}

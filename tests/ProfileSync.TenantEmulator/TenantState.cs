@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ProfileSync.TenantEmulator;
+
+public sealed class EmulatedUser
+{
+    public required string Upn { get; init; }
+    public required string Id { get; init; }
+    public bool InGraph { get; init; } = true;
+    public byte[]? Photo { get; set; }
+    public string? PhotoContentType { get; set; }
+    public int PhotoWidth { get; set; }
+    public int PhotoHeight { get; set; }
+    public string? NoPhotoAnswer { get; set; }
+    public Dictionary<string, string>? Profile { get; set; }
+
+    public string? PhotoETag => Photo is null ? null : "\"" + Convert.ToHexString(SHA256.HashData(Photo))[..8] + "\"";
+    public string ClaimsName => "i:0#.f|membership|" + Upn;
+}
+
+/// <summary>One request as the emulator saw it: what tests assert on.</summary>
+public sealed record RequestLogEntry(
+    long Sequence, string Service, string Method, string Target, int Status, bool Authorized, bool CarriedOtherServiceToken,
+    string? UserAgent, DateTimeOffset At)
+{
+    public bool IsWrite => Method is "POST" or "PUT" or "PATCH" or "DELETE" or "MERGE";
+}
+
+/// <summary>All the tenant's data, shared by the Graph and SharePoint hosts. Thread-safe.</summary>
+public sealed class TenantState
+{
+    public const string LibraryUrl = "/User Photos";
+    private readonly ConcurrentDictionary<string, EmulatedUser> _byUpn = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, EmulatedUser> _byId = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, (string Path, byte[] Bytes)> _files = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentQueue<RequestLogEntry> _log = new();
+    private long _sequence;
+
+    public TenantState(Scenario scenario)
+    {
+        Scenario = scenario;
+        PhotoFolderUrl = LibraryUrl + "/" + scenario.PhotoFolder;
+        foreach (var spec in scenario.AllUsers()) Add(spec);
+    }
+
+    public Scenario Scenario { get; }
+    public string PhotoFolderUrl { get; }
+    public string MySiteOrigin { get; set; } = "";
+    public IEnumerable<EmulatedUser> Users => _byUpn.Values;
+
+    public EmulatedUser? FindByKey(string key) =>
+        _byUpn.TryGetValue(key, out var u) ? u : _byId.TryGetValue(key, out u) ? u : null;
+
+    public EmulatedUser? FindByClaims(string claims)
+    {
+        var bar = claims.LastIndexOf('|');
+        return FindByKey(bar >= 0 ? claims[(bar + 1)..] : claims);
+    }
+
+    public IReadOnlyList<string> FolderUrls() => new[] { LibraryUrl + "/Forms", PhotoFolderUrl };
+
+    public bool FolderExists(string url) => FolderUrls().Any(f => f.Equals(url.TrimEnd('/'), StringComparison.OrdinalIgnoreCase));
+
+    public byte[]? ReadFile(string path) => _files.TryGetValue(path, out var f) ? f.Bytes : null;
+    public void WriteFile(string path, byte[] bytes) => _files[path] = (path, bytes);
+    public bool DeleteFile(string path) => _files.TryRemove(path, out _);
+    public IReadOnlyList<(string Path, int Length)> Files() => _files.Values.Select(f => (f.Path, f.Bytes.Length)).OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
+    public int CountFilesIn(string folder) => _files.Keys.Count(k => k.StartsWith(folder.TrimEnd('/') + "/", StringComparison.OrdinalIgnoreCase));
+
+    public void Log(string service, string method, string target, int status, bool authorized, bool otherToken, string? userAgent) =>
+        _log.Enqueue(new RequestLogEntry(Interlocked.Increment(ref _sequence), service, method, target, status, authorized, otherToken, userAgent, DateTimeOffset.UtcNow));
+
+    public IReadOnlyList<RequestLogEntry> RequestLog => _log.ToArray();
+    public void ClearLog() => _log.Clear();
+
+    private void Add(ScenarioUser spec)
+    {
+        var id = spec.Id ?? DerivedId(spec.Upn);
+        var user = new EmulatedUser { Upn = spec.Upn, Id = id, InGraph = spec.InGraph };
+        if (spec.Photo is not null)
+        {
+            user.Photo = PhotoFactory.Portrait(spec.Photo);
+            user.PhotoContentType = spec.Photo.Format.Equals("png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg";
+            user.PhotoWidth = spec.Photo.Width;
+            user.PhotoHeight = spec.Photo.Height;
+        }
+        else
+        {
+            user.NoPhotoAnswer = spec.NoPhoto ?? "ImageNotFound";
+        }
+        if (spec.SharePoint != SharePointSeed.NoProfile)
+        {
+            user.Profile = NewProfile(user);
+            SeedSharePoint(user, spec);
+        }
+        _byUpn[user.Upn] = user;
+        _byId[user.Id] = user;
+    }
+
+    private static Dictionary<string, string> NewProfile(EmulatedUser user)
+    {
+        var name = user.Upn.Split('@')[0];
+        return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["UserProfile_GUID"] = DerivedId("profile:" + user.Upn),
+            ["AccountName"] = user.ClaimsName,
+            ["FirstName"] = name,
+            ["LastName"] = "",
+            ["PreferredName"] = name,
+            ["WorkEmail"] = user.Upn,
+            ["SPS-UserPrincipalName"] = user.Upn,
+            ["msOnline-ObjectId"] = user.Id,
+            ["PictureURL"] = "",
+            ["SPS-PicturePlaceholderState"] = "1",
+            ["SPS-PictureTimestamp"] = "",
+            ["SPS-PictureExchangeSyncState"] = "1",
+        };
+    }
+
+    private void SeedSharePoint(EmulatedUser user, ScenarioUser spec)
+    {
+        var profile = user.Profile!;
+        string Legacy() => string.Concat(user.Upn.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+        void Thumbs(string prefix, byte[] source)
+        {
+            foreach (var (suffix, side) in new[] { ("_SThumb.jpg", 48), ("_MThumb.jpg", 72), ("_LThumb.jpg", 240) })
+                WriteFile($"{PhotoFolderUrl}/{prefix}{suffix}", PhotoFactory.SharePointThumbnail(source, side));
+        }
+        void Point(string prefix, string placeholder)
+        {
+            profile["PictureURL"] = MySitePlaceholderOrigin + EscapePath($"{PhotoFolderUrl}/{prefix}_MThumb.jpg");
+            profile["SPS-PicturePlaceholderState"] = placeholder;
+            profile["SPS-PictureTimestamp"] = "63850000000";
+        }
+        var photo = spec.Photo;
+        switch (spec.SharePoint)
+        {
+            case SharePointSeed.SyncedBySharePoint when user.Photo is not null:
+                Thumbs(Legacy(), user.Photo); Point(Legacy(), "0"); break;
+            case SharePointSeed.SyncedObjectId when user.Photo is not null:
+                Thumbs(user.Id, user.Photo); Point(user.Id, "0"); break;
+            case SharePointSeed.Stale when photo is not null:
+                Thumbs(user.Id, PhotoFactory.Portrait(new PhotoSpec { Seed = photo.Seed + 7919 })); Point(user.Id, "0"); break;
+            case SharePointSeed.Similar when photo is not null:
+                Thumbs(user.Id, PhotoFactory.Portrait(new PhotoSpec { Seed = photo.Seed, Variant = 1, Width = photo.Width, Height = photo.Height })); Point(user.Id, "0"); break;
+            case SharePointSeed.PlaceholderWithUrl when user.Photo is not null:
+                Thumbs(user.Id, user.Photo); Point(user.Id, "1"); break;
+            case SharePointSeed.MissingFile:
+                Point(user.Id, "0"); break;
+            case SharePointSeed.OutsideTenant:
+                profile["PictureURL"] = "https://photos.example.net/cdn/" + user.Id + "_MThumb.jpg";
+                profile["SPS-PicturePlaceholderState"] = "0";
+                break;
+        }
+    }
+
+    /// <summary>PictureURL values are absolute; the origin is fixed when the My Site host has its port.</summary>
+    public const string MySitePlaceholderOrigin = "{mysite}";
+
+    public static string EscapePath(string path) => string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
+
+    public static string DerivedId(string key)
+    {
+        var hash = MD5.HashData(Encoding.UTF8.GetBytes(key.ToLowerInvariant()));
+        return new Guid(hash).ToString("D");
+    }
+
+    /// <summary>Replaces the origin placeholder in seeded PictureURLs once the My Site host's address is known.</summary>
+    public void BindMySiteOrigin(string origin)
+    {
+        MySiteOrigin = origin.TrimEnd('/');
+        foreach (var user in _byUpn.Values)
+            if (user.Profile is not null && user.Profile["PictureURL"].StartsWith(MySitePlaceholderOrigin, StringComparison.Ordinal))
+                user.Profile["PictureURL"] = MySiteOrigin + user.Profile["PictureURL"][MySitePlaceholderOrigin.Length..];
+    }
+}
