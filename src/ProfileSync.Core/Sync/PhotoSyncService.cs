@@ -130,17 +130,15 @@ public sealed class PhotoSyncService
         var identity = PhotoIdentity.Of(exchange.ETag ?? "", exchangeBytes);
         if (thumbnail.Stamp is not null && thumbnail.Stamp.Sha256 == identity.Sha256)
             return new PhotoComparison(ComparisonMethod.Hash, true, 0, "The thumbnail was written by ProfileSync from the same photo bytes.");
-        var source = PhotoFingerprint.Of(exchangeBytes, limits, "Exchange photo");
-        PhotoFingerprint target;
+        double distance;
         try
         {
-            target = PhotoFingerprint.Of(thumbnailBytes, limits, "SharePoint thumbnail");
+            distance = PhotoFingerprint.Distance(exchangeBytes, thumbnailBytes, limits, "Exchange photo", "SharePoint thumbnail");
         }
-        catch (ProfileSyncException ex) when (ex.ErrorId == ErrorIds.PhotoUnreadable)
+        catch (ProfileSyncException ex) when (ex.ErrorId == ErrorIds.PhotoUnreadable && ex.Message.Contains("SharePoint thumbnail", StringComparison.Ordinal))
         {
             return new PhotoComparison(ComparisonMethod.Fingerprint, false, null, ex.Message + " A sync replaces it.");
         }
-        var distance = source.DistanceTo(target);
         return distance <= PhotoFingerprint.SamePhotoThreshold
             ? new PhotoComparison(ComparisonMethod.Fingerprint, true, distance, $"Same photo (distance {distance.ToString("0.##", CultureInfo.InvariantCulture)} <= {PhotoFingerprint.SamePhotoThreshold}).")
             : new PhotoComparison(ComparisonMethod.Fingerprint, false, distance, $"Another photo (distance {distance.ToString("0.##", CultureInfo.InvariantCulture)} > {PhotoFingerprint.SamePhotoThreshold}).");

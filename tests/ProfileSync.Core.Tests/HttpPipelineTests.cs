@@ -1,0 +1,118 @@
+using System.Net;
+using System.Security;
+using ProfileSync.Core.Http;
+
+namespace ProfileSync.Core.Tests;
+
+public class HttpPipelineTests
+{
+    private static readonly ServiceEndpoints Endpoints = ServiceEndpoints.ForTenant("contoso");
+
+    private sealed class RecordingTransport(Func<HttpRequestMessage, int, HttpResponseMessage> answer) : HttpMessageHandler
+    {
+        public List<(Uri Uri, string? Auth, string UserAgent)> Seen { get; } = new();
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            lock (Seen)
+            {
+                Seen.Add((request.RequestUri!, request.Headers.Authorization?.ToString(), string.Join(" ", request.Headers.GetValues("User-Agent"))));
+                return Task.FromResult(answer(request, Seen.Count));
+            }
+        }
+    }
+
+    private static SecureString Secure(string s)
+    {
+        var secure = new SecureString();
+        foreach (var c in s) secure.AppendChar(c);
+        return secure;
+    }
+
+    private static (ServiceHttpPipeline, RecordingTransport, List<TimeSpan>) Pipeline(Func<HttpRequestMessage, int, HttpResponseMessage> answer, int maxRetries = 10)
+    {
+        var transport = new RecordingTransport(answer);
+        var waits = new List<TimeSpan>();
+        var options = new HttpPipelineOptions { Delay = (t, _) => { waits.Add(t); return Task.CompletedTask; }, MaxRetries = maxRetries };
+        return (new ServiceHttpPipeline(Endpoints, new PreAcquiredTokenSource(Secure("GRAPH-TOKEN")), new PreAcquiredTokenSource(Secure("SPO-TOKEN")), options, transport), transport, waits);
+    }
+
+    [Fact]
+    public async Task Each_token_goes_only_to_its_own_service_and_no_token_to_any_other_host()
+    {
+        var (pipeline, transport, _) = Pipeline((_, _) => new HttpResponseMessage(HttpStatusCode.OK));
+        foreach (var url in new[] { "https://graph.microsoft.com/v1.0/users/a/photo", "https://contoso-my.sharepoint.com/_api/web", "https://contoso-admin.sharepoint.com/_api/x", "https://photos.example.net/x.jpg", "https://contoso.sharepoint.com/x", "http://graph.microsoft.com/v1.0/x" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.Authorization = new("Bearer", "SMUGGLED");
+            (await pipeline.Client.SendAsync(request)).Dispose();
+        }
+        Assert.Equal(new string?[] { "Bearer GRAPH-TOKEN", "Bearer SPO-TOKEN", "Bearer SPO-TOKEN", null, null, null }, transport.Seen.Select(s => s.Auth));
+        Assert.All(transport.Seen, s => Assert.Matches(@"^NONISV\|ProfileSync\|ProfileSync/\d+\.\d+\.\d+$", s.UserAgent));
+        Assert.Equal(1, pipeline.Counters.GraphRequests);
+        Assert.Equal(2, pipeline.Counters.SharePointRequests);
+        Assert.Equal(3, pipeline.Counters.OtherRequests);
+    }
+
+    [Fact]
+    public async Task Retry_After_is_honoured_on_429_and_503()
+    {
+        var (pipeline, transport, waits) = Pipeline((_, n) => n switch
+        {
+            1 => new HttpResponseMessage((HttpStatusCode)429) { Headers = { RetryAfter = new(TimeSpan.FromSeconds(7)) } },
+            2 => new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Headers = { RetryAfter = new(TimeSpan.FromSeconds(2)) } },
+            _ => new HttpResponseMessage(HttpStatusCode.OK),
+        });
+        using var response = await pipeline.Client.GetAsync("https://contoso-my.sharepoint.com/_api/web");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(new[] { TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(2) }, waits);
+        Assert.Equal(3, transport.Seen.Count);
+        Assert.Equal(2, pipeline.Counters.SharePointThrottled);
+    }
+
+    [Fact]
+    public async Task Without_Retry_After_the_wait_doubles_and_is_capped_and_retries_end()
+    {
+        var (pipeline, transport, waits) = Pipeline((_, _) => new HttpResponseMessage(HttpStatusCode.GatewayTimeout), maxRetries: 10);
+        using var response = await pipeline.Client.GetAsync("https://graph.microsoft.com/v1.0/users/a/photo");
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal(11, transport.Seen.Count);
+        Assert.Equal(new double[] { 1, 2, 4, 8, 16, 32, 64, 128, 256, 300 }, waits.Select(w => w.TotalSeconds));
+    }
+
+    [Fact]
+    public async Task A_huge_Retry_After_is_capped_at_300_seconds()
+    {
+        var (pipeline, _, waits) = Pipeline((_, n) => n == 1
+            ? new HttpResponseMessage((HttpStatusCode)429) { Headers = { RetryAfter = new(TimeSpan.FromHours(2)) } }
+            : new HttpResponseMessage(HttpStatusCode.OK));
+        (await pipeline.Client.GetAsync("https://graph.microsoft.com/v1.0/x")).Dispose();
+        Assert.Equal(TimeSpan.FromSeconds(300), Assert.Single(waits));
+    }
+
+    [Fact]
+    public async Task Other_failures_are_not_retried()
+    {
+        var (pipeline, transport, waits) = Pipeline((_, _) => new HttpResponseMessage(HttpStatusCode.Forbidden));
+        (await pipeline.Client.GetAsync("https://graph.microsoft.com/v1.0/x")).Dispose();
+        Assert.Single(transport.Seen);
+        Assert.Empty(waits);
+    }
+
+    [Fact]
+    public async Task Redirects_are_not_followed()
+    {
+        var (pipeline, transport, _) = Pipeline((_, _) => new HttpResponseMessage(HttpStatusCode.Redirect) { Headers = { Location = new Uri("https://evil.example.net/") } });
+        using var response = await pipeline.Client.GetAsync("https://contoso-my.sharepoint.com/_api/web");
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Single(transport.Seen);
+    }
+
+    [Fact]
+    public void Token_sources_never_show_the_token()
+    {
+        var source = new PreAcquiredTokenSource(Secure("SECRET-VALUE"));
+        Assert.DoesNotContain("SECRET", source.ToString());
+        Assert.DoesNotContain("SECRET", source.Description);
+        Assert.Throws<ArgumentException>(() => new PreAcquiredTokenSource(new SecureString()));
+    }
+}
