@@ -107,9 +107,9 @@ public sealed class Emulator : IAsyncDisposable
         var (ok, other) = CheckToken(ctx, GraphToken, SharePointToken);
         try
         {
-            if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
             if (!ok)
             {
+                if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
                 await GraphErrorAsync(ctx, 401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
                 return;
             }
@@ -135,6 +135,7 @@ public sealed class Emulator : IAsyncDisposable
         var user = State.FindByKey(key);
         if (user is null || !user.InGraph)
         {
+            if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
             await GraphErrorAsync(ctx, 404, "Request_ResourceNotFound", $"Resource '{key}' does not exist or one of its queried reference-property objects are not present.");
             return;
         }
@@ -154,6 +155,8 @@ public sealed class Emulator : IAsyncDisposable
         }
         try
         {
+            // The service's time is spent while the request counts against the mailbox's concurrency.
+            if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
             if (user.Photo is null)
             {
                 if (!isValue && user.NoPhotoAnswer == "gif1x1")
