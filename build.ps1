@@ -98,9 +98,11 @@ function Invoke-Test {
     # A fresh process: the module under test loads native code and must not share this build session.
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes(
         "& { $script } '$pester' '$(Join-Path $root 'tests/pester')' '$(Join-Path $moduleOut 'ProfileSync.psd1')' '$(Join-Path $emulatorOut 'ProfileSync.TenantEmulator.dll')' '$(Join-Path $results 'pester.xml')'"))
-    $pwsh = (Get-Process -Id $PID).Path
+    # Under `dotnet pwsh` this process is dotnet itself; start the same PowerShell the same way.
+    $pwsh = @([Environment]::ProcessPath)
+    if ([IO.Path]::GetFileNameWithoutExtension($pwsh[0]) -eq 'dotnet') { $pwsh += Join-Path $PSHOME 'pwsh.dll' }
     $pesterPassed = 0; $pesterFailed = 1
-    & $pwsh -NoProfile -NonInteractive -EncodedCommand $encoded | ForEach-Object {
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -EncodedCommand $encoded | ForEach-Object {
         if ($_ -match '^PESTER-COUNTS (\d+) (\d+)$') { $pesterPassed = [int]$Matches[1]; $pesterFailed = [int]$Matches[2] }
         else { $_ }
     }

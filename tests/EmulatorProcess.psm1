@@ -73,3 +73,9 @@ function Get-EmulatorFile {
 }
 
 Export-ModuleMember -Function Start-TenantEmulator, Stop-TenantEmulator, Connect-TenantEmulator, Get-EmulatorLog, Clear-EmulatorLog, Get-EmulatorUser, Get-EmulatorFile
+
+function Get-EmulatorUserList {
+    param([Parameter(Mandatory)] $Emulator)
+    Invoke-RestMethod -Uri ([uri]::new($Emulator.Control, 'users'))
+}
+Export-ModuleMember -Function Get-EmulatorUserList

@@ -509,6 +509,11 @@ public sealed class Emulator : IAsyncDisposable
             await WriteJsonAsync(ctx, 200, State.Files().Select(f => new { f.Path, f.Length }), "application/json");
             return;
         }
+        if (path == "/users" && ctx.Request.Method == "GET")
+        {
+            await WriteJsonAsync(ctx, 200, State.Users.Select(u => u.Upn).OrderBy(u => u, StringComparer.Ordinal), "application/json");
+            return;
+        }
         if (path.StartsWith("/users/", StringComparison.Ordinal) && ctx.Request.Method == "GET")
         {
             var user = State.FindByKey(path["/users/".Length..]);

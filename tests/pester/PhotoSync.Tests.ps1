@@ -1,0 +1,174 @@
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+}
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+}
+
+Describe 'Get-PhotoSyncState against the emulator' {
+    BeforeAll {
+        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $DemoScenario
+        Connect-TenantEmulator $emu
+        $script:states = @{}
+        $script:errors = $null
+        $DemoStates.Keys | Get-PhotoSyncState -ErrorAction SilentlyContinue -ErrorVariable script:errors |
+            ForEach-Object { $script:states[$_.UserPrincipalName] = $_ }
+    }
+    AfterAll { Stop-TenantEmulator $emu }
+
+    It '<upn> is <state>' -ForEach @($DemoStates.Keys | ForEach-Object { @{ upn = $_; state = $DemoStates[$_] } }) {
+        $states[$upn].State | Should -Be $state
+    }
+
+    It 'returns typed results with the Exchange photo and the SharePoint picture' {
+        $r = $states["o'neil@contoso.com"]
+        $r | Should -BeOfType ([ProfileSync.Core.Sync.PhotoSyncState])
+        $r.ExchangePhotoETag | Should -Match '^"[0-9A-F]{8}"$'
+        $r.ExchangePhotoWidth | Should -Be 648
+        $r.ExchangePhotoHeight | Should -Be 648
+        $r.SharePointPictureUrl | Should -Match '_MThumb\.jpg$'
+        $r.Distance | Should -BeGreaterThan 10
+        $states['adele.vance@contoso.com'].Distance | Should -BeLessOrEqual 10
+    }
+
+    It 'writes a non-terminating error with a stable id and the user as target for NotFound and Error users' {
+        $byTarget = @{}
+        $errors | ForEach-Object { $byTarget[$_.TargetObject] = $_ }
+        $byTarget['left.company@contoso.com'].FullyQualifiedErrorId | Should -Match '^UserNotFound,'
+        $byTarget['left.company@contoso.com'].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $byTarget['no.profile@contoso.com'].FullyQualifiedErrorId | Should -Match '^SharePointProfileNotFound,'
+        $byTarget['broken.photo@contoso.com'].FullyQualifiedErrorId | Should -Match '^PhotoUnreadable,'
+        $byTarget['broken.photo@contoso.com'].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+        $states['left.company@contoso.com'].Reason | Should -Match 'left.company@contoso.com'
+    }
+
+    It 'reads nothing but GETs, sends each token only to its own service and decorates every request' {
+        $log = Get-EmulatorLog $emu
+        $log | Where-Object IsWrite | Should -BeNullOrEmpty
+        $log | Where-Object { -not $_.Authorized } | Should -BeNullOrEmpty
+        $log | Where-Object CarriedOtherServiceToken | Should -BeNullOrEmpty
+        $log | Where-Object { $_.UserAgent -notmatch '^NONISV\|ProfileSync\|ProfileSync/\d+\.\d+\.\d+$' } | Should -BeNullOrEmpty
+    }
+
+    It 'binds users from CSV-like objects by every alias' {
+        foreach ($column in 'UserPrincipalName', 'UPN', 'Mail', 'Email', 'Identity', 'UserId') {
+            $r = [pscustomobject]@{ $column = 'adele.vance@contoso.com' } | Get-PhotoSyncState
+            $r.State | Should -Be 'InSync' -Because "the column $column binds"
+        }
+    }
+
+    It 'checks a user named twice in one run once' {
+        $r = 'adele.vance@contoso.com', 'ADELE.VANCE@contoso.com' | Get-PhotoSyncState
+        $r | Should -HaveCount 1
+    }
+}
+
+Describe 'Sync-ProfilePhoto -WhatIf' {
+    BeforeAll {
+        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $DemoScenario
+        Connect-TenantEmulator $emu
+    }
+    AfterAll { Stop-TenantEmulator $emu }
+
+    It 'sends no write request at all and says what it would update' {
+        Clear-EmulatorLog $emu
+        $results = $DemoStates.Keys | Sync-ProfilePhoto -WhatIf -ErrorAction SilentlyContinue
+        (Get-EmulatorLog $emu) | Where-Object IsWrite | Should -BeNullOrEmpty
+        $would = $results | Where-Object Action -eq 'WouldUpdate' | ForEach-Object UserPrincipalName | Sort-Object
+        $expected = $DemoStates.Keys | Where-Object { $DemoStates[$_] -in 'Different', 'MissingInSharePoint' } | Sort-Object
+        $would | Should -Be $expected
+        ($results | Where-Object UserPrincipalName -eq 'adele.vance@contoso.com').Action | Should -Be 'Skipped'
+    }
+}
+
+Describe 'Sync-ProfilePhoto end to end' {
+    BeforeAll {
+        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $DemoScenario
+        Connect-TenantEmulator $emu
+        $script:allUsers = Get-EmulatorUserList $emu
+    }
+    AfterAll { Stop-TenantEmulator $emu }
+
+    It 'syncs a CSV of good and bad rows: bad rows are errors naming the row, the rest go on' {
+        $csv = Join-Path $TestDrive 'users.csv'
+        @(
+            'UserPrincipalName,Department'
+            "o'neil@contoso.com,Sales"
+            ',Empty'
+            'not-a-upn,Broken'
+            'left.company@contoso.com,Gone'
+            'jürgen@contoso.com,R&D'
+            '"jane_fabrikam.com#EXT#@contoso.onmicrosoft.com",Guest'
+            'adele.vance@contoso.com,IT'
+        ) | Set-Content -Path $csv -Encoding utf8
+        $errs = $null
+        $results = Import-Csv $csv | Sync-ProfilePhoto -ErrorAction SilentlyContinue -ErrorVariable errs
+        $byUser = @{}; $results | ForEach-Object { $byUser[$_.UserPrincipalName] = $_ }
+        $byUser["o'neil@contoso.com"].Action | Should -Be 'Updated'
+        $byUser['jürgen@contoso.com'].Action | Should -Be 'Updated'
+        $byUser['jane_fabrikam.com#EXT#@contoso.onmicrosoft.com'].Action | Should -Be 'Updated'
+        $byUser['adele.vance@contoso.com'].Action | Should -Be 'Skipped'
+        $byUser['left.company@contoso.com'].Action | Should -Be 'Skipped'
+        $byUser['left.company@contoso.com'].StateBefore | Should -Be 'NotFound'
+
+        $ids = $errs | ForEach-Object { "$($_.FullyQualifiedErrorId.Split(',')[0])|$($_.TargetObject)" } | Sort-Object
+        $ids | Should -Be @('InvalidUserPrincipalName|', 'InvalidUserPrincipalName|not-a-upn', 'UserNotFound|left.company@contoso.com')
+        ($errs | Where-Object TargetObject -eq 'not-a-upn').CategoryInfo.Category | Should -Be 'InvalidArgument'
+        ($errs | Where-Object TargetObject -eq 'not-a-upn').Exception.Message | Should -Match "'not-a-upn' is not a user principal name"
+    }
+
+    It 'leaves the awkward names InSync afterwards, by the stamp and without downloading their Exchange photo' {
+        Clear-EmulatorLog $emu
+        $r = "o'neil@contoso.com", 'jürgen@contoso.com', 'jane_fabrikam.com#EXT#@contoso.onmicrosoft.com' | Get-PhotoSyncState
+        $r | ForEach-Object { $_.State | Should -Be 'InSync'; $_.ComparedBy | Should -Be 'Stamp' }
+        (Get-EmulatorLog $emu) | Where-Object { $_.Service -eq 'graph' -and $_.Target -like '*$value' } | Should -BeNullOrEmpty
+    }
+
+    It 'writes the profile only after the thumbnails, and points it at files that exist' {
+        $user = Get-EmulatorUser $emu 'jürgen@contoso.com'
+        $user.Profile.'SPS-PicturePlaceholderState' | Should -Be '0'
+        $user.Profile.'SPS-PictureExchangeSyncState' | Should -Be '1'
+        $path = [uri]::UnescapeDataString(([uri]$user.Profile.PictureURL).AbsolutePath)
+        $files = (Get-EmulatorFile $emu).Path
+        foreach ($suffix in '_SThumb.jpg', '_MThumb.jpg', '_LThumb.jpg') { $files | Should -Contain ($path -replace '_MThumb\.jpg$', $suffix) }
+    }
+
+    It 'brings every user with a usable Exchange photo InSync, and a rerun changes nothing' {
+        $first = $allUsers | Sync-ProfilePhoto -ErrorAction SilentlyContinue
+        ($first | Where-Object Action -eq 'Failed').UserPrincipalName | Should -Be @('broken.photo@contoso.com')
+        $after = $allUsers | Get-PhotoSyncState -ErrorAction SilentlyContinue
+        $after | Where-Object { $_.State -in 'Different', 'MissingInSharePoint' } | Should -BeNullOrEmpty
+        Clear-EmulatorLog $emu
+        $second = $allUsers | Sync-ProfilePhoto -ErrorAction SilentlyContinue
+        $second | Where-Object Action -eq 'Updated' | Should -BeNullOrEmpty
+        (Get-EmulatorLog $emu) | Where-Object IsWrite | Should -BeNullOrEmpty
+    }
+
+    It 'rewrites an InSync user with -Force' {
+        (Sync-ProfilePhoto 'adele.vance@contoso.com' -Force).Action | Should -Be 'Updated'
+        (Get-PhotoSyncState 'adele.vance@contoso.com').ComparedBy | Should -Be 'Stamp'
+    }
+
+    It 'refuses thumbnail sizes that are out of order with a terminating error' {
+        { Sync-ProfilePhoto 'adele.vance@contoso.com' -ThumbnailSize 200, 72, 48 } | Should -Throw -ErrorId 'InvalidParameter,ProfileSync.PowerShell.Commands.SyncProfilePhotoCommand'
+    }
+}
+
+Describe 'Secrets stay secret' {
+    BeforeAll {
+        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $DemoScenario
+    }
+    AfterAll { Stop-TenantEmulator $emu }
+
+    It 'no stream of any cmdlet carries a token, even with -Verbose -Debug' {
+        $all = & {
+            Connect-TenantEmulator $emu -PassThru -Verbose -Debug
+            'adele.vance@contoso.com', "o'neil@contoso.com", 'left.company@contoso.com', 'bad' | Get-PhotoSyncState -Verbose -Debug -ErrorAction Continue
+            'jürgen@contoso.com', 'broken.photo@contoso.com' | Sync-ProfilePhoto -Verbose -Debug -ErrorAction Continue -Confirm:$false
+        } *>&1 | Out-String -Width 500
+        $all | Should -Not -BeNullOrEmpty
+        $all | Should -Not -Match ([regex]::Escape($emu.GraphToken))
+        $all | Should -Not -Match ([regex]::Escape($emu.SharePointToken))
+        (Get-PSCallStack | Out-String) | Should -Not -Match ([regex]::Escape($emu.GraphToken))
+    }
+}
