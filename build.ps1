@@ -102,7 +102,7 @@ function Invoke-Test {
     $pwsh = @([Environment]::ProcessPath)
     if ([IO.Path]::GetFileNameWithoutExtension($pwsh[0]) -eq 'dotnet') { $pwsh += Join-Path $PSHOME 'pwsh.dll' }
     $pesterPassed = 0; $pesterFailed = 1
-    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -EncodedCommand $encoded | ForEach-Object {
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -OutputFormat Text -EncodedCommand $encoded | ForEach-Object {
         if ($_ -match '^PESTER-COUNTS (\d+) (\d+)$') { $pesterPassed = [int]$Matches[1]; $pesterFailed = [int]$Matches[2] }
         else { $_ }
     }
