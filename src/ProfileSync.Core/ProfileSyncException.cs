@@ -53,4 +53,5 @@ public static class ErrorIds
     public const string SyncFailed = "SyncFailed";
     public const string CheckFailed = "CheckFailed";
     public const string InvalidParameter = "InvalidParameter";
+    public const string ServiceUnreachable = "ServiceUnreachable";
 }

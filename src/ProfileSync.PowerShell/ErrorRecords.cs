@@ -28,6 +28,7 @@ internal static class ErrorRecords
         ErrorIds.AccessDenied => FailureKind.AccessDenied,
         ErrorIds.Throttled => FailureKind.Throttled,
         ErrorIds.PhotoUnreadable => FailureKind.InvalidData,
+        ErrorIds.ServiceUnreachable => FailureKind.ConnectionError,
         _ => FailureKind.ServiceError,
     };
 
@@ -50,6 +51,7 @@ internal static class ErrorRecords
         ErrorIds.PhotoUnreadable => "Replace the Exchange photo with a JPEG or PNG under 4 MB (Set-MgUserPhotoContent or the Microsoft 365 admin center).",
         ErrorIds.AccessDenied => "Check the permissions listed in the README (ProfilePhoto.Read.All on Graph; SharePoint administrator for profile writes).",
         ErrorIds.Throttled => "Run again later or with a lower -ThrottleLimit.",
+        ErrorIds.ServiceUnreachable => "Check the network path and the endpoint parameters of Connect-ProfileSync, then run again.",
         _ => "Run again; if it persists, run with -Verbose and check the Microsoft 365 service health.",
     };
 }

@@ -108,6 +108,26 @@ public class HttpPipelineTests
     }
 
     [Fact]
+    public async Task A_host_that_does_not_answer_fails_after_a_few_quick_retries_with_ServiceUnreachable()
+    {
+        var (pipeline, transport, waits) = Pipeline((_, _) => throw new HttpRequestException("Connection refused (127.0.0.1:9)"));
+        var ex = await Assert.ThrowsAsync<ProfileSyncException>(() => pipeline.Client.GetAsync("https://contoso-my.sharepoint.com/_api/web"));
+        Assert.Equal(ErrorIds.ServiceUnreachable, ex.ErrorId);
+        Assert.Contains("Connection refused", ex.Message);
+        Assert.Equal(4, transport.Seen.Count);
+        Assert.Equal(new double[] { 1, 2, 4 }, waits.Select(w => w.TotalSeconds));
+    }
+
+    [Fact]
+    public async Task A_connection_dropped_once_is_retried_and_succeeds()
+    {
+        var (pipeline, transport, _) = Pipeline((_, n) => n == 1 ? throw new HttpRequestException("reset") : new HttpResponseMessage(HttpStatusCode.OK));
+        using var response = await pipeline.Client.PostAsync("https://contoso-my.sharepoint.com/_api/x", new ByteArrayContent(new byte[] { 1, 2, 3 }));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, transport.Seen.Count);
+    }
+
+    [Fact]
     public void Token_sources_never_show_the_token()
     {
         var source = new PreAcquiredTokenSource(Secure("SECRET-VALUE"));

@@ -10,6 +10,8 @@ public sealed class HttpPipelineOptions
     public int MaxRetries { get; init; } = 10;
     /// <summary>No single wait longer than this, whatever Retry-After says.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(300);
+    /// <summary>Retries of a request that got no answer at all (refused, reset, timed out): few, since a host that is down rarely comes back within minutes.</summary>
+    public int MaxNetworkRetries { get; init; } = 3;
     /// <summary>First back-off when the answer carries no Retry-After; doubles each retry.</summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Per-attempt timeout.</summary>
@@ -98,6 +100,7 @@ public sealed class ServiceHttpPipeline : IDisposable
             if (request.Content is not null)
                 await request.Content.LoadIntoBufferAsync().ConfigureAwait(false); // so a retry can send it again
 
+            var networkFailures = 0;
             for (var attempt = 0; ; attempt++)
             {
                 if (tokenSource is not null)
@@ -108,21 +111,27 @@ public sealed class ServiceHttpPipeline : IDisposable
                 using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
                     timeout.CancelAfter(_options.RequestTimeout);
+                    Exception? failure = null;
                     try
                     {
                         response = await base.SendAsync(request, timeout.Token).ConfigureAwait(false);
                     }
-                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
                     {
-                        if (attempt >= _options.MaxRetries) throw new TimeoutException($"No answer from {request.RequestUri?.Host} within {_options.RequestTimeout.TotalSeconds:0} s.");
-                        _counters.CountRetry();
-                        await _options.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
-                        continue;
+                        failure = ex;
+                        response = null!;
                     }
-                    catch (HttpRequestException) when (attempt < _options.MaxRetries && !cancellationToken.IsCancellationRequested)
+                    catch (HttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
                     {
+                        failure = ex;
+                        response = null!;
+                    }
+                    if (failure is not null)
+                    {
+                        networkFailures++;
+                        if (networkFailures > _options.MaxNetworkRetries) throw Unreachable(request, kind, failure);
                         _counters.CountRetry();
-                        await _options.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
+                        await _options.Delay(Backoff(networkFailures - 1), cancellationToken).ConfigureAwait(false);
                         continue;
                     }
                 }
@@ -139,6 +148,16 @@ public sealed class ServiceHttpPipeline : IDisposable
                 _counters.CountRetry();
                 await _options.Delay(wait, cancellationToken).ConfigureAwait(false);
             }
+        }
+
+        private ProfileSyncException Unreachable(HttpRequestMessage request, ServiceKind kind, Exception failure)
+        {
+            var what = failure is OperationCanceledException ? $"no answer within {_options.RequestTimeout.TotalSeconds:0} s" : failure.Message;
+            return new ProfileSyncException(ErrorIds.ServiceUnreachable, FailureKind.ConnectionError,
+                $"{kind} at {request.RequestUri?.Host}:{request.RequestUri?.Port} could not be reached after {_options.MaxNetworkRetries + 1} tries: {what}", failure)
+            {
+                RecommendedAction = "Check the network path and the endpoint parameters of Connect-ProfileSync, then run again.",
+            };
         }
 
         private TimeSpan Backoff(int attempt)
