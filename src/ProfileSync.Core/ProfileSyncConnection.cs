@@ -20,9 +20,10 @@ public sealed class ProfileSyncConnection : IDisposable
         SharePointTokenDescription = sharePointToken.Description;
         Pipeline = new ServiceHttpPipeline(endpoints, graphToken, sharePointToken, httpOptions, transport);
         Exchange = new ExchangePhotoSource(Pipeline, endpoints);
+        PhotoMetadata = new PhotoMetadataBatcher(new GraphPhotoBatch(Pipeline, endpoints));
         SharePoint = new SharePointRestClient(Pipeline, endpoints);
         Library = new UserPhotoLibrary(SharePoint, endpoints.MySiteHost, photoFolder);
-        Photos = new PhotoSyncService(Exchange, SharePoint, Library);
+        Photos = new PhotoSyncService(Exchange, PhotoMetadata, SharePoint, Library);
         ConnectedAt = DateTimeOffset.UtcNow;
     }
 
@@ -33,6 +34,7 @@ public sealed class ProfileSyncConnection : IDisposable
     public DateTimeOffset ConnectedAt { get; }
     public ServiceHttpPipeline Pipeline { get; }
     public ExchangePhotoSource Exchange { get; }
+    public PhotoMetadataBatcher PhotoMetadata { get; }
     public SharePointRestClient SharePoint { get; }
     public UserPhotoLibrary Library { get; }
     public PhotoSyncService Photos { get; }

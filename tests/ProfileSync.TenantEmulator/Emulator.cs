@@ -123,6 +123,11 @@ public sealed class Emulator : IAsyncDisposable
 
     private async Task RouteGraphAsync(HttpContext ctx)
     {
+        if (ctx.Request.Path.Value == "/v1.0/$batch" && ctx.Request.Method == "POST")
+        {
+            await BatchAsync(ctx);
+            return;
+        }
         // /v1.0/users/{id|upn}/photo[/$value] or /v1.0/users/{id}/photos/{size}/$value
         var segments = ctx.Request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (segments.Length < 4 || segments[0] != "v1.0" || !segments[1].Equals("users", StringComparison.OrdinalIgnoreCase))
@@ -200,6 +205,62 @@ public sealed class Emulator : IAsyncDisposable
         {
             _mailboxes.Exit(user.Id);
         }
+    }
+
+    /// <summary>Graph JSON batching: at most 20 requests; Graph hands at most 4 of them to the service at a time.</summary>
+    private async Task BatchAsync(HttpContext outer)
+    {
+        JsonNode? body;
+        try { body = await JsonNode.ParseAsync(outer.Request.Body); }
+        catch (JsonException) { body = null; }
+        if (body?["requests"] is not JsonArray requests)
+        {
+            await GraphErrorAsync(outer, 400, "BadRequest", "Invalid batch payload format.");
+            return;
+        }
+        if (requests.Count > 20)
+        {
+            await GraphErrorAsync(outer, 400, "BadRequest", "Maximum number of requests in a batch is 20.");
+            return;
+        }
+        using var gate = new SemaphoreSlim(4);
+        var userAgent = outer.Request.Headers.UserAgent.ToString();
+        var responses = await Task.WhenAll(requests.Select(async item =>
+        {
+            var id = item?["id"]?.GetValue<string>() ?? "";
+            var method = item?["method"]?.GetValue<string>() ?? "GET";
+            var url = item?["url"]?.GetValue<string>() ?? "";
+            await gate.WaitAsync();
+            try
+            {
+                var inner = new DefaultHttpContext();
+                inner.Request.Method = method;
+                var q = url.IndexOf('?');
+                inner.Request.Path = PathString.FromUriComponent("/v1.0" + (url.StartsWith('/') ? "" : "/") + (q < 0 ? url : url[..q]));
+                if (q >= 0) inner.Request.QueryString = new QueryString(url[q..]);
+                var buffer = new MemoryStream();
+                inner.Response.Body = buffer;
+                await RouteGraphAsync(inner);
+                State.Log("graph-batch-item", method, url, inner.Response.StatusCode, true, false, userAgent);
+                var headers = new JsonObject();
+                foreach (var (k, v) in inner.Response.Headers) headers[k] = v.ToString();
+                if (inner.Response.ContentType is string ct) headers["Content-Type"] = ct;
+                var bytes = buffer.ToArray();
+                JsonNode? responseBody = null;
+                if (bytes.Length > 0)
+                    responseBody = inner.Response.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true
+                        ? JsonNode.Parse(bytes)
+                        : JsonValue.Create(Convert.ToBase64String(bytes)); // binary bodies come back base64-encoded
+                var response = new JsonObject { ["id"] = id, ["status"] = inner.Response.StatusCode, ["headers"] = headers };
+                if (responseBody is not null) response["body"] = responseBody;
+                return response;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        await WriteJsonAsync(outer, 200, new JsonObject { ["responses"] = new JsonArray(responses.Cast<JsonNode?>().ToArray()) }.ToJsonString(), "application/json");
     }
 
     private static Task GraphErrorAsync(HttpContext ctx, int status, string code, string message) =>

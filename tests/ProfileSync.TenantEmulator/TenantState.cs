@@ -25,7 +25,8 @@ public sealed record RequestLogEntry(
     long Sequence, string Service, string Method, string Target, int Status, bool Authorized, bool CarriedOtherServiceToken,
     string? UserAgent, DateTimeOffset At)
 {
-    public bool IsWrite => Method is "POST" or "PUT" or "PATCH" or "DELETE" or "MERGE";
+    /// <summary>A request that changes tenant data. A Graph $batch is a POST but only carries the reads its items (logged one by one) make.</summary>
+    public bool IsWrite => Method is "POST" or "PUT" or "PATCH" or "DELETE" or "MERGE" && !Target.Contains("/$batch", StringComparison.Ordinal);
 }
 
 /// <summary>All the tenant's data, shared by the Graph and SharePoint hosts. Thread-safe.</summary>

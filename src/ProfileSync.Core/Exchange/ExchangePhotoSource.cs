@@ -49,12 +49,7 @@ public sealed class ExchangePhotoSource
         {
             var photo = await _graph.Users[user.UserPrincipalName].Photo.GetAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             if (photo is null) return ExchangePhotoInfo.None("Graph returned no photo metadata.");
-            var contentType = Additional(photo.AdditionalData, "@odata.mediaContentType");
-            var etag = Additional(photo.AdditionalData, "@odata.mediaEtag");
-            // A mailbox without a photo can answer 200 with a 1x1 GIF and an empty etag.
-            if (string.IsNullOrEmpty(etag) || (photo.Width is <= 1 && photo.Height is <= 1))
-                return ExchangePhotoInfo.None($"Graph reports a placeholder ({contentType ?? "no type"}, {photo.Width}x{photo.Height}, empty etag).");
-            return new ExchangePhotoInfo(ExchangePhotoStatus.Found, etag, contentType, photo.Width, photo.Height);
+            return FromMetadata(Additional(photo.AdditionalData, "@odata.mediaContentType"), Additional(photo.AdditionalData, "@odata.mediaEtag"), photo.Width, photo.Height);
         }
         catch (ApiException error)
         {
@@ -80,22 +75,26 @@ public sealed class ExchangePhotoSource
         }
     }
 
-    private static ExchangePhotoInfo Classify(UserRef user, ApiException error, string doing)
+    private static ExchangePhotoInfo Classify(UserRef user, ApiException error, string doing) =>
+        Classify(user, error.ResponseStatusCode, Code(error), (error as ODataError)?.Error?.Message, doing, error);
+
+    private static ProfileSyncException Unexpected(UserRef user, ApiException error, string doing) =>
+        Unexpected(user, error.ResponseStatusCode, Code(error), (error as ODataError)?.Error?.Message, doing, error);
+
+    /// <summary>Reads a Graph failure for one user: a "no photo" answer, an unknown user, or a failure (thrown).</summary>
+    internal static ExchangePhotoInfo Classify(UserRef user, int status, string code, string? message, string doing, Exception? inner = null)
     {
-        var code = Code(error);
         if (NoPhotoCodes.Contains(code))
             return ExchangePhotoInfo.None($"Exchange has no photo for this user ({code}).");
-        if (error.ResponseStatusCode == 404 && (code == "Request_ResourceNotFound" || code.Length == 0))
+        if (status == 404 && (code == "Request_ResourceNotFound" || code.Length == 0))
             return ExchangePhotoInfo.NotFound($"Graph knows no user '{user}' (404 {code}). Check the UPN.");
-        if (error.ResponseStatusCode == 404 && code.Contains("MailboxNotEnabled", StringComparison.OrdinalIgnoreCase))
+        if (status == 404 && code.Contains("MailboxNotEnabled", StringComparison.OrdinalIgnoreCase))
             return ExchangePhotoInfo.None($"The user has no Exchange Online mailbox ({code}).");
-        throw Unexpected(user, error, doing);
+        throw Unexpected(user, status, code, message, doing, inner);
     }
 
-    private static ProfileSyncException Unexpected(UserRef user, ApiException error, string doing)
+    internal static ProfileSyncException Unexpected(UserRef user, int status, string code, string? message, string doing, Exception? inner = null)
     {
-        var status = error.ResponseStatusCode;
-        var code = Code(error);
         var (id, kind, action) = status switch
         {
             401 => (ErrorIds.AuthenticationFailed, FailureKind.AuthenticationFailed, "Connect again with Connect-ProfileSync: the Graph token was rejected or has expired."),
@@ -103,12 +102,21 @@ public sealed class ExchangePhotoSource
             429 or 503 or 504 => (ErrorIds.Throttled, FailureKind.Throttled, "Graph kept throttling after all retries; run again later or with a lower -ThrottleLimit."),
             _ => (ErrorIds.ExchangeRequestFailed, FailureKind.ServiceError, "Run again; if it persists, check the Microsoft 365 service health."),
         };
-        return new ProfileSyncException(id, kind, $"Graph answered {status} {code} while {doing} for '{user}': {(error as ODataError)?.Error?.Message ?? "no error body"}", error)
+        return new ProfileSyncException(id, kind, $"Graph answered {status} {code} while {doing} for '{user}': {message ?? "no error body"}", inner)
         {
             StatusCode = status,
             ServiceErrorCode = code,
             RecommendedAction = action,
         };
+    }
+
+    /// <summary>Photo metadata from a 200 answer's JSON properties (SDK or batch): a placeholder reads as no photo.</summary>
+    internal static ExchangePhotoInfo FromMetadata(string? contentType, string? etag, int? width, int? height)
+    {
+        // A mailbox without a photo can answer 200 with a 1x1 GIF and an empty etag.
+        if (string.IsNullOrEmpty(etag) || (width is <= 1 && height is <= 1))
+            return ExchangePhotoInfo.None($"Graph reports a placeholder ({contentType ?? "no type"}, {width}x{height}, empty etag).");
+        return new ExchangePhotoInfo(ExchangePhotoStatus.Found, etag, contentType, width, height);
     }
 
     private static string Code(ApiException error) => (error as ODataError)?.Error?.Code ?? "";

@@ -35,12 +35,14 @@ public sealed class SyncOptions
 public sealed class PhotoSyncService
 {
     private readonly ExchangePhotoSource _exchange;
+    private readonly PhotoMetadataBatcher _metadata;
     private readonly SharePointRestClient _sharePoint;
     private readonly UserPhotoLibrary _library;
 
-    public PhotoSyncService(ExchangePhotoSource exchange, SharePointRestClient sharePoint, UserPhotoLibrary library)
+    public PhotoSyncService(ExchangePhotoSource exchange, PhotoMetadataBatcher metadata, SharePointRestClient sharePoint, UserPhotoLibrary library)
     {
         _exchange = exchange;
+        _metadata = metadata;
         _sharePoint = sharePoint;
         _library = library;
     }
@@ -58,7 +60,10 @@ public sealed class PhotoSyncService
         byte[]? exchangeBytes = null, thumbnailBytes = null;
         try
         {
-            exchange = await _exchange.GetPhotoInfoAsync(user, cancellationToken).ConfigureAwait(false);
+            // Batched with the other users in flight: one Graph request per 20 users.
+            var lookup = await _metadata.GetAsync(user, cancellationToken).ConfigureAwait(false);
+            if (lookup.Failure is not null) throw lookup.Failure;
+            exchange = lookup.Info!;
             while (true)
             {
                 var decision = StateDecision.Decide(exchange, profileEvidence, thumbnail, comparison);

@@ -1,0 +1,81 @@
+using ProfileSync.Core.Identity;
+
+namespace ProfileSync.Core.Exchange;
+
+/// <summary>
+/// Gathers the photo-metadata lookups that users in flight ask for at about the same time into Graph
+/// batches of up to 20: a batch goes out as soon as 20 are waiting, or a few milliseconds after the
+/// first one arrived. The per-user engine stays one-user-at-a-time; Graph sees 1 request per 20 users.
+/// </summary>
+public sealed class PhotoMetadataBatcher
+{
+    private readonly GraphPhotoBatch _batch;
+    private readonly TimeSpan _window;
+    private readonly object _gate = new();
+    private List<(UserRef User, TaskCompletionSource<ExchangeLookup> Result)> _waiting = new();
+    private long _generation;
+
+    public PhotoMetadataBatcher(GraphPhotoBatch batch, TimeSpan? window = null)
+    {
+        _batch = batch;
+        _window = window ?? TimeSpan.FromMilliseconds(5);
+    }
+
+    public Task<ExchangeLookup> GetAsync(UserRef user, CancellationToken cancellationToken)
+    {
+        var result = new TaskCompletionSource<ExchangeLookup>(TaskCreationOptions.RunContinuationsAsynchronously);
+        List<(UserRef, TaskCompletionSource<ExchangeLookup>)>? full = null;
+        long generation;
+        bool first;
+        lock (_gate)
+        {
+            _waiting.Add((user, result));
+            first = _waiting.Count == 1;
+            generation = _generation;
+            if (_waiting.Count >= GraphPhotoBatch.MaxBatchSize) full = TakeWaiting();
+        }
+        if (full is not null) _ = SendAsync(full, cancellationToken);
+        else if (first) _ = FlushLaterAsync(generation, cancellationToken);
+        return result.Task.WaitAsync(cancellationToken);
+    }
+
+    private List<(UserRef, TaskCompletionSource<ExchangeLookup>)> TakeWaiting()
+    {
+        var taken = _waiting;
+        _waiting = new();
+        _generation++;
+        return taken;
+    }
+
+    private async Task FlushLaterAsync(long generation, CancellationToken cancellationToken)
+    {
+        await Task.Delay(_window, CancellationToken.None).ConfigureAwait(false);
+        List<(UserRef, TaskCompletionSource<ExchangeLookup>)>? due = null;
+        lock (_gate)
+        {
+            if (_generation == generation && _waiting.Count > 0) due = TakeWaiting();
+        }
+        if (due is not null) await SendAsync(due, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task SendAsync(List<(UserRef User, TaskCompletionSource<ExchangeLookup> Result)> items, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var answers = await _batch.GetPhotoInfosAsync(items.Select(i => i.User).ToList(), cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < items.Count; i++) items[i].Result.TrySetResult(answers[i]);
+        }
+        catch (ProfileSyncException ex)
+        {
+            foreach (var item in items) item.Result.TrySetResult(new ExchangeLookup(null, ex));
+        }
+        catch (OperationCanceledException ex)
+        {
+            foreach (var item in items) item.Result.TrySetCanceled(ex.CancellationToken);
+        }
+        catch (Exception ex)
+        {
+            foreach (var item in items) item.Result.TrySetException(ex);
+        }
+    }
+}
