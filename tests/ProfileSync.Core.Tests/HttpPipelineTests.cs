@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Security;
 using ProfileSync.Core.Http;
 
@@ -62,11 +63,12 @@ public class HttpPipelineTests
             2 => new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Headers = { RetryAfter = new(TimeSpan.FromSeconds(2)) } },
             _ => new HttpResponseMessage(HttpStatusCode.OK),
         });
-        using var response = await pipeline.Client.GetAsync("https://contoso-my.sharepoint.com/_api/web");
+        // Graph here: on SharePoint the pacer also holds every request for Retry-After (SharePointPacerTests).
+        using var response = await pipeline.Client.GetAsync("https://graph.microsoft.com/v1.0/users/a/photo");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(new[] { TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(2) }, waits);
         Assert.Equal(3, transport.Seen.Count);
-        Assert.Equal(2, pipeline.Counters.SharePointThrottled);
+        Assert.Equal(2, pipeline.Counters.GraphThrottled);
     }
 
     [Fact]
@@ -134,5 +136,67 @@ public class HttpPipelineTests
         Assert.DoesNotContain("SECRET", source.ToString());
         Assert.DoesNotContain("SECRET", source.Description);
         Assert.Throws<ArgumentException>(() => new PreAcquiredTokenSource(new SecureString()));
+    }
+}
+
+public class SharePointPacerTests
+{
+    private static HttpResponseMessage Answer(int status, int? retryAfter = null, (int Remaining, int Reset)? rate = null)
+    {
+        var r = new HttpResponseMessage((HttpStatusCode)status);
+        if (retryAfter is int s) r.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(s));
+        if (rate is { } x)
+        {
+            r.Headers.Add("RateLimit-Limit", "100");
+            r.Headers.Add("RateLimit-Remaining", x.Remaining.ToString());
+            r.Headers.Add("RateLimit-Reset", x.Reset.ToString());
+        }
+        return r;
+    }
+
+    [Fact]
+    public void Throttling_pauses_every_request_until_Retry_After_and_halves_the_concurrency()
+    {
+        var pacer = new SharePointPacer(initialConcurrency: 8);
+        var now = DateTimeOffset.UtcNow;
+        pacer.Observe(Answer(429, retryAfter: 30));
+        Assert.Equal(4, pacer.Limit);
+        var wait = pacer.WaitBeforeStart(DateTimeOffset.UtcNow);
+        Assert.InRange(wait.TotalSeconds, 29, 30.5);
+        pacer.Observe(Answer(503, retryAfter: 5));
+        Assert.Equal(2, pacer.Limit);
+        Assert.InRange(pacer.WaitBeforeStart(DateTimeOffset.UtcNow).TotalSeconds, 29, 30.5); // the longer pause stands
+        Assert.Equal(TimeSpan.Zero, pacer.WaitBeforeStart(now.AddSeconds(31)));
+    }
+
+    [Fact]
+    public void RateLimit_headers_spread_the_remaining_budget_until_reset()
+    {
+        var pacer = new SharePointPacer();
+        pacer.Observe(Answer(200, rate: (Remaining: 20, Reset: 10)));
+        Assert.Equal(TimeSpan.FromMilliseconds(500), pacer.Interval);
+        pacer.Observe(Answer(200));
+        Assert.Equal(TimeSpan.Zero, pacer.Interval);
+    }
+
+    [Fact]
+    public void Clean_answers_raise_the_concurrency_step_by_step_up_to_the_maximum()
+    {
+        var pacer = new SharePointPacer(initialConcurrency: 2, maxConcurrency: 4);
+        for (var i = 0; i < 100; i++) pacer.Observe(Answer(200));
+        Assert.Equal(4, pacer.Limit);
+    }
+
+    [Fact]
+    public async Task At_most_Limit_requests_are_in_flight()
+    {
+        var pacer = new SharePointPacer(initialConcurrency: 3, maxConcurrency: 3);
+        var leases = new List<IDisposable>();
+        for (var i = 0; i < 3; i++) leases.Add(await pacer.AcquireAsync(CancellationToken.None));
+        var fourth = pacer.AcquireAsync(CancellationToken.None).AsTask();
+        await Task.Delay(50);
+        Assert.False(fourth.IsCompleted);
+        leases[0].Dispose();
+        (await fourth.WaitAsync(TimeSpan.FromSeconds(5))).Dispose();
     }
 }

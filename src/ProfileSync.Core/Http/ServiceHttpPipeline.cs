@@ -18,6 +18,9 @@ public sealed class HttpPipelineOptions
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(100);
     /// <summary>How to wait; replaced in tests.</summary>
     public Func<TimeSpan, CancellationToken, Task> Delay { get; init; } = Task.Delay;
+    /// <summary>SharePoint requests in flight at first; the pacer adapts from there.</summary>
+    public int SharePointInitialConcurrency { get; init; } = 8;
+    public int SharePointMaxConcurrency { get; init; } = 32;
     /// <summary>Documented decoration: NONISV|CompanyName|AppName/Version. Undecorated traffic is throttled first.</summary>
     public string UserAgent { get; init; } = DefaultUserAgent;
 
@@ -39,6 +42,7 @@ public sealed class ServiceHttpPipeline : IDisposable
     {
         Options = options ?? new HttpPipelineOptions();
         Counters = new RequestCounters();
+        SharePointPacer = new SharePointPacer(Options.SharePointInitialConcurrency, Options.SharePointMaxConcurrency);
         transport ??= new SocketsHttpHandler
         {
             // A redirect would carry our request to a host we did not choose: never follow one silently.
@@ -47,12 +51,13 @@ public sealed class ServiceHttpPipeline : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             MaxConnectionsPerServer = 64,
         };
-        var handler = new ServiceHandler(endpoints, graphToken, sharePointToken, Options, Counters) { InnerHandler = transport };
+        var handler = new ServiceHandler(endpoints, graphToken, sharePointToken, Options, Counters, SharePointPacer) { InnerHandler = transport };
         _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public HttpPipelineOptions Options { get; }
     public RequestCounters Counters { get; }
+    public SharePointPacer SharePointPacer { get; }
 
     /// <summary>The client every service adapter uses (the Graph SDK included).</summary>
     public HttpClient Client => _client;
@@ -65,10 +70,12 @@ public sealed class ServiceHttpPipeline : IDisposable
         private readonly IAccessTokenSource _graphToken, _sharePointToken;
         private readonly HttpPipelineOptions _options;
         private readonly RequestCounters _counters;
+        private readonly SharePointPacer _pacer;
 
         public ServiceHandler(ServiceEndpoints endpoints, IAccessTokenSource graphToken, IAccessTokenSource sharePointToken,
-            HttpPipelineOptions options, RequestCounters counters)
+            HttpPipelineOptions options, RequestCounters counters, SharePointPacer pacer)
         {
+            _pacer = pacer;
             _endpoints = endpoints;
             _graphToken = graphToken;
             _sharePointToken = sharePointToken;
@@ -108,13 +115,16 @@ public sealed class ServiceHttpPipeline : IDisposable
                 _counters.CountRequest(kind, request.Content?.Headers.ContentLength ?? 0);
 
                 HttpResponseMessage response;
+                Exception? failure = null;
+                // The pacer's wait (a pause after throttling) is not part of the request's own timeout.
+                using (var lease = kind == ServiceKind.SharePoint ? await _pacer.AcquireAsync(cancellationToken).ConfigureAwait(false) : null)
                 using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
                     timeout.CancelAfter(_options.RequestTimeout);
-                    Exception? failure = null;
                     try
                     {
                         response = await base.SendAsync(request, timeout.Token).ConfigureAwait(false);
+                        if (kind == ServiceKind.SharePoint) _pacer.Observe(response);
                     }
                     catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
                     {
@@ -126,14 +136,14 @@ public sealed class ServiceHttpPipeline : IDisposable
                         failure = ex;
                         response = null!;
                     }
-                    if (failure is not null)
-                    {
-                        networkFailures++;
-                        if (networkFailures > _options.MaxNetworkRetries) throw Unreachable(request, kind, failure);
-                        _counters.CountRetry();
-                        await _options.Delay(Backoff(networkFailures - 1), cancellationToken).ConfigureAwait(false);
-                        continue;
-                    }
+                }
+                if (failure is not null)
+                {
+                    networkFailures++;
+                    if (networkFailures > _options.MaxNetworkRetries) throw Unreachable(request, kind, failure);
+                    _counters.CountRetry();
+                    await _options.Delay(Backoff(networkFailures - 1), cancellationToken).ConfigureAwait(false);
+                    continue;
                 }
 
                 if (response.Content.Headers.ContentLength is long length) _counters.CountReceived(length);
