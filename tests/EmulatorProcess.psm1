@@ -54,7 +54,7 @@ function Connect-TenantEmulator {
 
 function Get-EmulatorLog {
     param([Parameter(Mandatory)] $Emulator)
-    Invoke-RestMethod -Uri ([uri]::new($Emulator.Control, 'log'))
+    (Invoke-RestMethod -Uri ([uri]::new($Emulator.Control, 'log'))) | ForEach-Object { $_ }
 }
 
 function Clear-EmulatorLog {
@@ -69,13 +69,14 @@ function Get-EmulatorUser {
 
 function Get-EmulatorFile {
     param([Parameter(Mandatory)] $Emulator)
-    Invoke-RestMethod -Uri ([uri]::new($Emulator.Control, 'files'))
+    (Invoke-RestMethod -Uri ([uri]::new($Emulator.Control, 'files'))) | ForEach-Object { $_ }
 }
 
 Export-ModuleMember -Function Start-TenantEmulator, Stop-TenantEmulator, Connect-TenantEmulator, Get-EmulatorLog, Clear-EmulatorLog, Get-EmulatorUser, Get-EmulatorFile
 
 function Get-EmulatorUserList {
     param([Parameter(Mandatory)] $Emulator)
-    Invoke-RestMethod -Uri ([uri]::new($Emulator.Control, 'users'))
+    # Invoke-RestMethod writes a JSON array as one object: enumerate it.
+    (Invoke-RestMethod -Uri ([uri]::new($Emulator.Control, 'users'))) | ForEach-Object { $_ }
 }
 Export-ModuleMember -Function Get-EmulatorUserList

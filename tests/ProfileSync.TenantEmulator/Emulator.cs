@@ -130,6 +130,11 @@ public sealed class Emulator : IAsyncDisposable
         }
         // /v1.0/users/{id|upn}/photo[/$value] or /v1.0/users/{id}/photos/{size}/$value
         var segments = ctx.Request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (segments.Length == 2 && segments[0] == "v1.0" && segments[1].Equals("users", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
+        {
+            await ListUsersAsync(ctx);
+            return;
+        }
         if (segments.Length < 4 || segments[0] != "v1.0" || !segments[1].Equals("users", StringComparison.OrdinalIgnoreCase))
         {
             await GraphErrorAsync(ctx, 400, "BadRequest", $"Resource not found for the segment '{(segments.Length > 1 ? segments[1] : "")}'.");
@@ -206,6 +211,51 @@ public sealed class Emulator : IAsyncDisposable
             _mailboxes.Exit(user.Id);
         }
     }
+
+    /// <summary>
+    /// GET /users with $select, $top (at most 999), $count and the advanced filter "mail ne null", which
+    /// Graph only accepts with ConsistencyLevel: eventual and $count=true. Pages via @odata.nextLink.
+    /// </summary>
+    private async Task ListUsersAsync(HttpContext ctx)
+    {
+        if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
+        var query = ctx.Request.Query;
+        var filter = query["$filter"].ToString();
+        var eventual = ctx.Request.Headers["ConsistencyLevel"].ToString().Equals("eventual", StringComparison.OrdinalIgnoreCase);
+        var count = query["$count"].ToString().Equals("true", StringComparison.OrdinalIgnoreCase);
+        if (filter.Length > 0 && !filter.Trim().Equals("mail ne null", StringComparison.OrdinalIgnoreCase))
+        {
+            await GraphErrorAsync(ctx, 400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified.");
+            return;
+        }
+        if (filter.Length > 0 && !(eventual && count))
+        {
+            await GraphErrorAsync(ctx, 400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property 'mail' of resource 'User'.");
+            return;
+        }
+        var top = int.TryParse(query["$top"], out var t) ? t : 100;
+        if (top is < 1 or > 999)
+        {
+            await GraphErrorAsync(ctx, 400, "Request_UnsupportedQuery", "Invalid page size specified: '" + top + "'. Must be between 1 and 999 inclusive.");
+            return;
+        }
+        var skip = int.TryParse(query["$skiptoken"], out var k) ? k : 0;
+        var all = DirectoryOrder(filter.Length > 0);
+        var page = all.Skip(skip).Take(top).ToList();
+        var body = new JsonObject { ["@odata.context"] = $"{GraphUrl}v1.0/$metadata#users(id,userPrincipalName,mail)" };
+        if (count) body["@odata.count"] = all.Count;
+        body["value"] = new JsonArray(page.Select(u => (JsonNode)new JsonObject { ["id"] = u.Id, ["userPrincipalName"] = u.Upn, ["mail"] = u.Mailbox ? u.Upn : null }).ToArray());
+        if (skip + top < all.Count)
+        {
+            var next = $"{GraphUrl}v1.0/users?$select=id,userPrincipalName,mail&$top={top}&$skiptoken={skip + top}";
+            if (filter.Length > 0) next += "&$filter=" + Uri.EscapeDataString(filter) + "&$count=true";
+            body["@odata.nextLink"] = next;
+        }
+        await WriteJsonAsync(ctx, 200, body.ToJsonString());
+    }
+
+    private List<EmulatedUser> DirectoryOrder(bool mailboxOnly) =>
+        State.DirectoryOrder().Where(u => !mailboxOnly || u.Mailbox).ToList();
 
     /// <summary>Graph JSON batching: at most 20 requests; Graph hands at most 4 of them to the service at a time.</summary>
     private async Task BatchAsync(HttpContext outer)

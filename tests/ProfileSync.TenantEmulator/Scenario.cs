@@ -83,6 +83,8 @@ public sealed class ScenarioUser
     public string? NoPhoto { get; set; }
     /// <summary>False: Graph knows no such user (404 Request_ResourceNotFound).</summary>
     public bool InGraph { get; set; } = true;
+    /// <summary>False: no Exchange mailbox (mail is null), so -All does not list the user.</summary>
+    public bool Mailbox { get; set; } = true;
     /// <summary>What SharePoint holds for the user: one of <see cref="SharePointSeed"/>.</summary>
     public string SharePoint { get; set; } = SharePointSeed.None;
 }

@@ -9,6 +9,7 @@ public sealed class EmulatedUser
     public required string Upn { get; init; }
     public required string Id { get; init; }
     public bool InGraph { get; init; } = true;
+    public bool Mailbox { get; init; } = true;
     public byte[]? Photo { get; set; }
     public string? PhotoContentType { get; set; }
     public int PhotoWidth { get; set; }
@@ -51,6 +52,9 @@ public sealed class TenantState
     public string MySiteOrigin { get; set; } = "";
     public IEnumerable<EmulatedUser> Users => _byUpn.Values;
 
+    /// <summary>Graph's directory order: by object id, stable across pages.</summary>
+    public IReadOnlyList<EmulatedUser> DirectoryOrder() => _byId.Values.Where(u => u.InGraph).OrderBy(u => u.Id, StringComparer.Ordinal).ToList();
+
     public EmulatedUser? FindByKey(string key) =>
         _byUpn.TryGetValue(key, out var u) ? u : _byId.TryGetValue(key, out u) ? u : null;
 
@@ -79,7 +83,7 @@ public sealed class TenantState
     private void Add(ScenarioUser spec)
     {
         var id = spec.Id ?? DerivedId(spec.Upn);
-        var user = new EmulatedUser { Upn = spec.Upn, Id = id, InGraph = spec.InGraph };
+        var user = new EmulatedUser { Upn = spec.Upn, Id = id, InGraph = spec.InGraph, Mailbox = spec.Mailbox };
         if (spec.Photo is not null)
         {
             user.Photo = PhotoFactory.Portrait(spec.Photo);

@@ -172,3 +172,46 @@ Describe 'Secrets stay secret' {
         (Get-PSCallStack | Out-String) | Should -Not -Match ([regex]::Escape($emu.GraphToken))
     }
 }
+
+Describe 'Whole-tenant runs (-All)' {
+    BeforeAll {
+        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $DemoScenario
+        Connect-TenantEmulator $emu
+    }
+    AfterAll { Stop-TenantEmulator $emu }
+
+    It 'checks every user that has a mailbox, and ends with a summary record' {
+        $info = $null
+        $all = Get-PhotoSyncState -All -ErrorAction SilentlyContinue -InformationVariable info
+        $expected = @(Get-EmulatorUserList $emu | Where-Object { $_ -notin 'left.company@contoso.com', 'no.mailbox@contoso.com' })
+        ($all.UserPrincipalName | Sort-Object) | Should -Be ($expected | Sort-Object)
+        $summary = $info | Where-Object { $_.Tags -contains 'Summary' }
+        $summary | Should -HaveCount 1
+        $summary.MessageData.Users | Should -Be $expected.Count
+        $summary.MessageData.Outcomes['InSync'] | Should -Be @($all | Where-Object State -eq 'InSync').Count
+        $summary.MessageData.GraphRequests | Should -BeGreaterThan 0
+    }
+
+    It 'batches photo metadata: far fewer Graph requests than users' {
+        Clear-EmulatorLog $emu
+        $null = Get-PhotoSyncState -All -ErrorAction SilentlyContinue
+        $log = Get-EmulatorLog $emu
+        $items = @($log | Where-Object Service -eq 'graph-batch-item' | Where-Object Target -like '*/photo').Count
+        $batches = @($log | Where-Object { $_.Service -eq 'graph' -and $_.Target -like '*$batch' }).Count
+        $items | Should -BeGreaterOrEqual 49
+        $batches | Should -BeLessOrEqual ([math]::Ceiling($items / 20) + 2)
+    }
+
+    It 'syncs the whole tenant with -All, and a second run writes nothing' {
+        $first = Sync-ProfilePhoto -All -ErrorAction SilentlyContinue
+        @($first | Where-Object Action -eq 'Updated').Count | Should -BeGreaterThan 20
+        Clear-EmulatorLog $emu
+        $second = Sync-ProfilePhoto -All -ErrorAction SilentlyContinue
+        $second | Where-Object Action -eq 'Updated' | Should -BeNullOrEmpty
+        (Get-EmulatorLog $emu) | Where-Object IsWrite | Should -BeNullOrEmpty
+    }
+
+    It 'does not take -All together with user names' {
+        { Get-PhotoSyncState -All -UserPrincipalName a@contoso.com } | Should -Throw -ErrorId 'AmbiguousParameterSet,ProfileSync.PowerShell.Commands.GetPhotoSyncStateCommand'
+    }
+}

@@ -5,10 +5,12 @@ using ProfileSync.Core.Sync;
 namespace ProfileSync.PowerShell.Commands;
 
 /// <summary>Compares each user's Exchange Online photo with the one SharePoint Online shows. Reads only.</summary>
-[Cmdlet(VerbsCommon.Get, "PhotoSyncState")]
+[Cmdlet(VerbsCommon.Get, "PhotoSyncState", DefaultParameterSetName = ByUserSet)]
 [OutputType(typeof(PhotoSyncState))]
 public sealed class GetPhotoSyncStateCommand : UserCommandBase
 {
+    protected override string Activity => "Checking profile photos";
+
     protected override async Task<object> StartUser(UserRef user, CancellationToken cancellationToken) =>
         (await Connection.Photos.CheckAsync(user, Options, cancellationToken).ConfigureAwait(false)).State;
 
@@ -19,6 +21,7 @@ public sealed class GetPhotoSyncStateCommand : UserCommandBase
         var state = (PhotoSyncState)result;
         WriteVerbose($"{state.UserPrincipalName}: {state.State}. {state.Reason}");
         WriteObject(state);
+        Finished(state.State.ToString());
         if (state.State is PhotoState.NotFound or PhotoState.Error) WriteStateError(state);
     }
 }

@@ -10,10 +10,12 @@ namespace ProfileSync.PowerShell.Commands;
 /// Pushes each user's Exchange Online photo into SharePoint Online when the two differ: thumbnails
 /// first, then the profile properties. -WhatIf sends no write request at all.
 /// </summary>
-[Cmdlet(VerbsData.Sync, "ProfilePhoto", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Sync, "ProfilePhoto", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByUserSet)]
 [OutputType(typeof(PhotoSyncResult))]
 public sealed class SyncProfilePhotoCommand : UserCommandBase
 {
+    protected override string Activity => "Syncing profile photos";
+
     /// <summary>Rewrite the thumbnails and properties even for users found InSync.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -62,6 +64,7 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase
             case PhotoSyncResult outcome:
                 WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} ({outcome.StateBefore}). {outcome.Error ?? outcome.Reason}");
                 WriteObject(outcome);
+                Finished(outcome.Action.ToString());
                 if (outcome.Action == SyncAction.Failed)
                 {
                     var id = outcome.ErrorId ?? ErrorIds.SyncFailed;
@@ -92,6 +95,7 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase
             return;
         }
         var whatIf = reason == ShouldProcessReason.WhatIf;
+        Finished(whatIf ? nameof(SyncAction.WouldUpdate) : nameof(SyncAction.Skipped));
         WriteObject(new PhotoSyncResult
         {
             UserPrincipalName = state.UserPrincipalName,

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Management.Automation;
 using ProfileSync.Core;
 using ProfileSync.Core.Identity;
@@ -6,31 +7,49 @@ using ProfileSync.Core.Sync;
 namespace ProfileSync.PowerShell.Commands;
 
 /// <summary>
-/// What Get-PhotoSyncState and Sync-ProfilePhoto share: binding users from strings or CSV rows,
-/// validating them on the pipeline thread, running the work on a bounded set of workers, and
-/// writing every result from the pipeline thread only. StopProcessing cancels the workers.
+/// What Get-PhotoSyncState and Sync-ProfilePhoto share: users from strings, CSV rows or the whole
+/// tenant (-All), validated on the pipeline thread, run on a bounded set of workers, every result
+/// written from the pipeline thread only; progress while it runs and a summary at the end.
+/// StopProcessing cancels the workers.
 /// </summary>
 public abstract class UserCommandBase : PSCmdlet
 {
     internal const string AcceptedColumns = "UserPrincipalName, UPN, Mail, Email, Identity, UserId";
+    protected const string ByUserSet = "ByUser";
+    protected const string AllSet = "All";
 
     private readonly HashSet<UserRef> _seen = new();
+    private readonly Dictionary<string, int> _outcomes = new(StringComparer.Ordinal);
+    private readonly Stopwatch _clock = new();
     private BoundedWorkQueue<object>? _queue;
+    private long _lastProgress = -1;
+    private int _done;
+    private long? _total;
+    private (long Graph, long SharePoint, long GraphThrottled, long SharePointThrottled) _countersAtStart;
 
     /// <summary>Users by UPN; from the pipeline as strings, or as CSV rows with one of the accepted columns.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ByUserSet)]
     [Alias("UPN", "Mail", "Email", "Identity", "UserId")]
     [AllowEmptyString, AllowNull, AllowEmptyCollection]
     public string?[] UserPrincipalName { get; set; } = Array.Empty<string>();
 
-    /// <summary>Users checked at once. Each user's requests run one after another, so no mailbox sees more than one at a time.</summary>
+    /// <summary>Every user of the tenant that has a mailbox (Graph filter "mail ne null"), streamed page by page.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = AllSet)]
+    public SwitchParameter All { get; set; }
+
+    /// <summary>
+    /// Users in flight at once. Each user's own requests run one after another (so no mailbox sees
+    /// more than one), photo metadata of users in flight is batched 20 to a Graph request, and the
+    /// SharePoint pacer decides how many SharePoint requests run.
+    /// </summary>
     [Parameter]
-    [ValidateRange(1, 32)]
-    public int ThrottleLimit { get; set; } = 8;
+    [ValidateRange(1, 256)]
+    public int ThrottleLimit { get; set; } = 40;
 
     protected ProfileSyncConnection Connection { get; private set; } = null!;
     protected BoundedWorkQueue<object> Queue => _queue!;
     protected SyncOptions Options { get; set; } = new();
+    protected abstract string Activity { get; }
 
     protected override void BeginProcessing()
     {
@@ -39,11 +58,15 @@ public abstract class UserCommandBase : PSCmdlet
             ThrowTerminatingError(ErrorRecords.For(ErrorIds.NotConnected, "Not connected. Run Connect-ProfileSync first.", null,
                 "Run Connect-ProfileSync -TenantName <name> with a sign-in method."));
         Connection = connection!;
+        var c = Connection.Counters;
+        _countersAtStart = (c.GraphRequests, c.SharePointRequests, c.GraphThrottled, c.SharePointThrottled);
         _queue = new BoundedWorkQueue<object>(ThrottleLimit, CancellationToken.None);
+        _clock.Start();
     }
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == AllSet) return;
         foreach (var input in UserPrincipalName ?? Array.Empty<string?>())
         {
             if (!UserRef.TryParse(input, out var user, out var error))
@@ -52,25 +75,19 @@ public abstract class UserCommandBase : PSCmdlet
                     error = $"The input row {input} has no column ProfileSync recognises. Name the user column one of: {AcceptedColumns}.";
                 WriteError(ErrorRecords.For(ErrorIds.InvalidUserPrincipalName, error, input,
                     "Correct the row (a UPN such as adele@contoso.com) and run again for it; the other rows go on."));
+                Count("InvalidInput");
                 continue;
             }
-            if (!_seen.Add(user!))
-            {
-                WriteVerbose($"{user}: already in this run; checked once.");
-                continue;
-            }
-            while (!Queue.HasCapacity) Handle(Take());
-            Queue.Start(ct => StartUser(user!, ct), ex => Unexpected(user!, ex));
-            while (Queue.TryTake(out var ready)) Handle(ready);
+            Submit(user!);
         }
     }
 
     protected override void EndProcessing()
     {
-        while (Queue.HasPending) Handle(Take());
-        var c = Connection.Counters;
-        WriteVerbose($"Requests so far on this connection: Graph {c.GraphRequests}, SharePoint {c.SharePointRequests}; throttled answers: Graph {c.GraphThrottled}, SharePoint {c.SharePointThrottled}.");
-        if (Connection.Library.DiscoveryNote is string note) WriteVerbose(note);
+        if (ParameterSetName == AllSet) SubmitWholeTenant();
+        while (Queue.HasPending) HandleAndReport(Take());
+        WriteProgress(new ProgressRecord(1, Activity, "Done") { RecordType = ProgressRecordType.Completed });
+        WriteSummary();
     }
 
     protected override void StopProcessing() => _queue?.Cancel();
@@ -78,11 +95,84 @@ public abstract class UserCommandBase : PSCmdlet
     /// <summary>The first piece of work for a user, on a worker thread. Touches no PowerShell API.</summary>
     protected abstract Task<object> StartUser(UserRef user, CancellationToken cancellationToken);
 
-    /// <summary>A result, on the pipeline thread.</summary>
+    /// <summary>A result, on the pipeline thread. Calls <see cref="Finished"/> once per user when the user's final result is written.</summary>
     protected abstract void Handle(object result);
 
     /// <summary>What a worker's unexpected exception becomes, so the user still gets a result.</summary>
     protected abstract object Unexpected(UserRef user, Exception ex);
+
+    /// <summary>Counts a user's final outcome (state or action) for progress and the summary.</summary>
+    protected void Finished(string outcome)
+    {
+        _done++;
+        Count(outcome);
+    }
+
+    private void Count(string outcome) => _outcomes[outcome] = _outcomes.GetValueOrDefault(outcome) + 1;
+
+    private void Submit(UserRef user)
+    {
+        if (!_seen.Add(user))
+        {
+            WriteVerbose($"{user}: already in this run; handled once.");
+            return;
+        }
+        while (!Queue.HasCapacity) HandleAndReport(Take());
+        Queue.Start(ct => StartUser(user, ct), ex => Unexpected(user, ex));
+        while (Queue.TryTake(out var ready)) HandleAndReport(ready);
+    }
+
+    private void SubmitWholeTenant()
+    {
+        WriteVerbose($"Listing the tenant's mailbox users (Graph filter: {Core.Exchange.MailboxUserDirectory.Filter}).");
+        var directory = new Core.Exchange.MailboxUserDirectory(Connection.Pipeline, Connection.Endpoints);
+        var users = directory.ListAsync(Queue.Token).GetAsyncEnumerator(Queue.Token);
+        try
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = users.MoveNextAsync().AsTask().GetAwaiter().GetResult();
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new PipelineStoppedException();
+                }
+                catch (ProfileSyncException ex)
+                {
+                    ThrowTerminatingError(ErrorRecords.From(ex, "-All"));
+                    return;
+                }
+                if (!more) break;
+                _total ??= directory.TotalCount;
+                Submit(users.Current);
+            }
+        }
+        finally
+        {
+            users.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private void HandleAndReport(object result)
+    {
+        Handle(result);
+        var now = _clock.ElapsedMilliseconds;
+        if (now - _lastProgress < 250 && _lastProgress >= 0) return;
+        _lastProgress = now;
+        var seconds = Math.Max(0.001, now / 1000.0);
+        var rate = _done / seconds;
+        var record = new ProgressRecord(1, Activity,
+            _total is long total ? $"{_done} of {total} users, {rate:0.0} users/s" : $"{_done} users, {rate:0.0} users/s");
+        if (_total is long t && t > 0)
+        {
+            record.PercentComplete = (int)Math.Min(100, _done * 100 / t);
+            if (rate > 0) record.SecondsRemaining = (int)Math.Max(0, (t - _done) / rate);
+        }
+        WriteProgress(record);
+    }
 
     private object Take()
     {
@@ -94,6 +184,25 @@ public abstract class UserCommandBase : PSCmdlet
         {
             throw new PipelineStoppedException();
         }
+    }
+
+    private void WriteSummary()
+    {
+        var c = Connection.Counters;
+        var summary = new ProfileSyncRunSummary
+        {
+            Command = MyInvocation.MyCommand.Name,
+            Users = _done,
+            Outcomes = new Dictionary<string, int>(_outcomes),
+            GraphRequests = c.GraphRequests - _countersAtStart.Graph,
+            SharePointRequests = c.SharePointRequests - _countersAtStart.SharePoint,
+            GraphThrottled = c.GraphThrottled - _countersAtStart.GraphThrottled,
+            SharePointThrottled = c.SharePointThrottled - _countersAtStart.SharePointThrottled,
+            Elapsed = _clock.Elapsed,
+        };
+        WriteInformation(summary, new[] { "ProfileSync", "Summary" });
+        WriteVerbose(summary.ToString());
+        if (Connection.Library.DiscoveryNote is string note) WriteVerbose(note);
     }
 
     protected void WriteStateError(PhotoSyncState state)
@@ -109,4 +218,21 @@ public abstract class UserCommandBase : PSCmdlet
         ErrorId = ex is ProfileSyncException p ? p.ErrorId : ErrorIds.CheckFailed,
         Reason = ex is OperationCanceledException ? "The run was stopped before this user was checked." : $"{ex.GetType().Name}: {ex.Message}",
     };
+}
+
+/// <summary>What a bulk run did, written to the information stream (tags ProfileSync, Summary) and as verbose text.</summary>
+public sealed class ProfileSyncRunSummary
+{
+    public string Command { get; init; } = "";
+    public int Users { get; init; }
+    public IReadOnlyDictionary<string, int> Outcomes { get; init; } = new Dictionary<string, int>();
+    public long GraphRequests { get; init; }
+    public long SharePointRequests { get; init; }
+    public long GraphThrottled { get; init; }
+    public long SharePointThrottled { get; init; }
+    public TimeSpan Elapsed { get; init; }
+
+    public override string ToString() =>
+        $"{Command}: {Users} users in {Elapsed.TotalSeconds:0.0} s ({string.Join(", ", Outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key} {o.Value}"))}); " +
+        $"requests: Graph {GraphRequests}, SharePoint {SharePointRequests}; throttled answers: Graph {GraphThrottled}, SharePoint {SharePointThrottled}.";
 }
