@@ -93,7 +93,7 @@ public class EmulatorServiceTests
     }
 
     [Fact]
-    public async Task A_sync_uploads_all_thumbnails_before_touching_the_profile_and_leaves_the_exchange_sync_state_alone()
+    public async Task A_sync_uploads_all_thumbnails_before_touching_the_profile_recycles_what_it_replaced_and_leaves_the_exchange_sync_state_alone()
     {
         await using var emulator = await Emulator.StartAsync(Scenario.Load(DemoScenario));
         using var connection = Connect(emulator);
@@ -106,19 +106,28 @@ public class EmulatorServiceTests
 
         Assert.Equal(SyncAction.Updated, result.Action);
         var writes = emulator.State.RequestLog.Where(e => e.IsWrite).ToList();
-        Assert.Equal(new[] { "mysite", "mysite", "mysite", "admin" }, writes.Take(4).Select(w => w.Service));
+        // Thumbnails first, then the profile, then the replaced thumbnails go to the recycle bin.
         Assert.All(writes.Take(3), w => Assert.Contains("AddUsingPath", w.Target));
-        Assert.All(writes.Skip(3), w => Assert.Equal("admin", w.Service));
+        var profileWrites = writes.Skip(3).TakeWhile(w => w.Service == "admin").ToList();
+        Assert.NotEmpty(profileWrites);
+        var recycles = writes.Skip(3 + profileWrites.Count).ToList();
+        Assert.Equal(3, recycles.Count);
+        Assert.All(recycles, w => Assert.Contains("/recycle()", w.Target));
+
         var profile = emulated.Profile!;
-        var path = TenantState.EscapePath(Uri.UnescapeDataString(new Uri(profile["PictureURL"]).AbsolutePath));
         Assert.Equal(result.PictureUrl, profile["PictureURL"]);
+        Assert.NotEqual(before["PictureURL"], profile["PictureURL"]);
+        var now = Uri.UnescapeDataString(new Uri(profile["PictureURL"]).AbsolutePath);
+        var old = Uri.UnescapeDataString(new Uri(before["PictureURL"]).AbsolutePath);
         foreach (var suffix in new[] { "_SThumb.jpg", "_MThumb.jpg", "_LThumb.jpg" })
-            Assert.NotNull(emulator.State.ReadFile(Uri.UnescapeDataString(path).Replace("_MThumb.jpg", suffix)));
+        {
+            Assert.NotNull(emulator.State.ReadFile(now.Replace("_MThumb.jpg", suffix)));
+            Assert.Null(emulator.State.ReadFile(old.Replace("_MThumb.jpg", suffix)));
+        }
+        Assert.Matches($"/{emulated.Id}_[0-9a-f]{{12}}_MThumb\\.jpg$", now);
         Assert.Equal("0", profile["SPS-PicturePlaceholderState"]);
         Assert.True(long.Parse(profile["SPS-PictureTimestamp"]) > long.Parse(before["SPS-PictureTimestamp"]));
         Assert.Equal(before["SPS-PictureExchangeSyncState"], profile["SPS-PictureExchangeSyncState"]);
-        // Existing thumbnails of the user are overwritten in place: no second set is left behind.
-        Assert.Equal(before["PictureURL"], profile["PictureURL"]);
     }
 
     [Fact]
@@ -131,7 +140,7 @@ public class EmulatorServiceTests
         var result = await connection.Photos.SyncAsync(await connection.Photos.CheckAsync(user, Options, CancellationToken.None), Options, CancellationToken.None);
         Assert.Equal(SyncAction.Updated, result.Action);
         var id = emulator.State.FindByKey(user.UserPrincipalName)!.Id;
-        Assert.EndsWith($"/User%20Photos/Profilbilder/{id}_MThumb.jpg", result.PictureUrl);
+        Assert.Matches($"/User%20Photos/Profilbilder/{id}_[0-9a-f]{{12}}_MThumb\\.jpg$", result.PictureUrl);
         Assert.Contains("Profilbilder", connection.Library.DiscoveryNote);
         Assert.Equal(PhotoState.InSync, (await connection.Photos.CheckAsync(user, Options, CancellationToken.None)).State.State);
     }

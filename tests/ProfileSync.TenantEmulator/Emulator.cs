@@ -167,7 +167,7 @@ public sealed class Emulator : IAsyncDisposable
         {
             // The service's time is spent while the request counts against the mailbox's concurrency.
             if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
-            if (user.Photo is null)
+            if (!user.HasPhoto)
             {
                 if (!isValue && user.NoPhotoAnswer == "gif1x1")
                 {
@@ -193,7 +193,7 @@ public sealed class Emulator : IAsyncDisposable
                 ctx.Response.StatusCode = 200;
                 ctx.Response.ContentType = user.PhotoContentType;
                 ctx.Response.Headers.ETag = user.PhotoETag;
-                await ctx.Response.Body.WriteAsync(user.Photo);
+                await ctx.Response.Body.WriteAsync(user.Photo!);
                 return;
             }
             await WriteJsonAsync(ctx, 200, new Dictionary<string, object?>
@@ -397,6 +397,23 @@ public sealed class Emulator : IAsyncDisposable
                 return;
             }
         }
+        if (!admin && path.StartsWith("/_api/web/GetList(", StringComparison.OrdinalIgnoreCase) && path.EndsWith(")/items", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
+        {
+            await ListItemsAsync(ctx, Argument(ctx, path, "", listAlias: true));
+            return;
+        }
+        if (!admin && path.StartsWith(fileFn, StringComparison.OrdinalIgnoreCase) && path.EndsWith(")/recycle()", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "POST")
+        {
+            var file = Argument(ctx, path, "decodedurl");
+            if (file is null || !State.DeleteFile(file))
+            {
+                await SharePointErrorAsync(ctx, 404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.");
+                return;
+            }
+            var recycled = new JsonObject { ["value"] = Guid.NewGuid().ToString() };
+            await WriteJsonAsync(ctx, 200, (Verbose(ctx) ? new JsonObject { ["d"] = new JsonObject { ["Recycle"] = Guid.NewGuid().ToString() } } : recycled).ToJsonString(), "application/json;odata=nometadata;charset=utf-8");
+            return;
+        }
         if (!admin && path.StartsWith(fileFn, StringComparison.OrdinalIgnoreCase) && path.EndsWith(")/$value", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
         {
             var file = Argument(ctx, path, "decodedurl");
@@ -415,11 +432,20 @@ public sealed class Emulator : IAsyncDisposable
     }
 
     /// <summary>A function argument, inline (name='x') or through a parameter alias (name=@a1 with ?@a1='x').</summary>
-    private static string? Argument(HttpContext ctx, string path, string name)
+    private static string? Argument(HttpContext ctx, string path, string name, bool listAlias = false)
     {
-        var at = path.IndexOf(name + "=", StringComparison.OrdinalIgnoreCase);
-        if (at < 0) return null;
-        var value = path[(at + name.Length + 1)..];
+        string value;
+        if (listAlias)
+        {
+            // GetList(@a1) or GetList('/User Photos'): a positional argument.
+            value = path[(path.IndexOf('(') + 1)..];
+        }
+        else
+        {
+            var at = path.IndexOf(name + "=", StringComparison.OrdinalIgnoreCase);
+            if (at < 0) return null;
+            value = path[(at + name.Length + 1)..];
+        }
         if (value.StartsWith('@'))
         {
             var end = value.IndexOfAny(new[] { ',', ')' });
@@ -540,6 +566,48 @@ public sealed class Emulator : IAsyncDisposable
         await WriteJsonAsync(ctx, 200, "{\"odata.null\":true}", "application/json;odata=nometadata;charset=utf-8");
     }
 
+    /// <summary>List items of the User Photos library, all folders, $top at most 5000, paged with a skiptoken.</summary>
+    private async Task ListItemsAsync(HttpContext ctx, string? list)
+    {
+        if (list is null || !list.TrimEnd('/').Equals(TenantState.LibraryUrl, StringComparison.OrdinalIgnoreCase))
+        {
+            await SharePointErrorAsync(ctx, 404, "-2147024894, System.IO.FileNotFoundException", "List does not exist.");
+            return;
+        }
+        var top = int.TryParse(ctx.Request.Query["$top"], out var t) ? t : 100;
+        if (top is < 1 or > 5000)
+        {
+            await SharePointErrorAsync(ctx, 400, "-2147024809, System.ArgumentException", "The $top value must be between 1 and 5000.");
+            return;
+        }
+        var skipToken = ctx.Request.Query["$skiptoken"].ToString();
+        var after = skipToken.StartsWith("Paged=TRUE&p_ID=", StringComparison.Ordinal) && int.TryParse(skipToken["Paged=TRUE&p_ID=".Length..], out var id) ? id : 0;
+        var entries = State.FolderUrls().Select(f => (Path: f, Folder: true)).Concat(State.FilePaths().Select(f => (Path: f, Folder: false))).ToList();
+        var page = entries.Select((e, i) => (e.Path, e.Folder, Id: i + 1)).Where(e => e.Id > after).Take(top).ToList();
+        var verbose = Verbose(ctx);
+        var items = new JsonArray(page.Select(e =>
+        {
+            var item = new JsonObject { ["FileRef"] = e.Path, ["FSObjType"] = e.Folder ? 1 : 0, ["Id"] = e.Id };
+            if (verbose) item.Insert(0, "__metadata", new JsonObject { ["type"] = "SP.Data.UserPhotosItem" });
+            return (JsonNode)item;
+        }).ToArray());
+        string? next = null;
+        if (page.Count == top && page[^1].Id < entries.Count)
+            next = $"{State.MySiteOrigin}/_api/web/GetList(@a1)/items?@a1={Uri.EscapeDataString("'" + TenantState.LibraryUrl + "'")}&$select=FileRef,FSObjType&$top={top}&$skiptoken={Uri.EscapeDataString("Paged=TRUE&p_ID=" + page[^1].Id)}";
+        if (verbose)
+        {
+            var d = new JsonObject { ["results"] = items };
+            if (next is not null) d["__next"] = next;
+            await WriteJsonAsync(ctx, 200, new JsonObject { ["d"] = d }.ToJsonString(), "application/json;odata=verbose;charset=utf-8");
+        }
+        else
+        {
+            var body = new JsonObject { ["value"] = items };
+            if (next is not null) body["odata.nextLink"] = next;
+            await WriteJsonAsync(ctx, 200, body.ToJsonString(), "application/json;odata=nometadata;charset=utf-8");
+        }
+    }
+
     private async Task FoldersAsync(HttpContext ctx, string? folder)
     {
         if (folder is null || !folder.TrimEnd('/').Equals(TenantState.LibraryUrl, StringComparison.OrdinalIgnoreCase))
@@ -631,7 +699,16 @@ public sealed class Emulator : IAsyncDisposable
             if (user is null) { ctx.Response.StatusCode = 404; return; }
             Dictionary<string, string>? profile = null;
             if (user.Profile is not null) lock (user.Profile) profile = new Dictionary<string, string>(user.Profile);
-            await WriteJsonAsync(ctx, 200, new { user.Upn, user.Id, user.PhotoETag, HasPhoto = user.Photo is not null, Profile = profile }, "application/json");
+            await WriteJsonAsync(ctx, 200, new { user.Upn, user.Id, user.PhotoETag, user.HasPhoto, Profile = profile }, "application/json");
+            return;
+        }
+        if (path.StartsWith("/users/", StringComparison.Ordinal) && path.EndsWith("/photo", StringComparison.Ordinal) && ctx.Request.Method == "POST")
+        {
+            // A new Exchange photo for a user (an HR import between two runs): ?seed=N[&variant=1].
+            var user = State.FindByKey(path["/users/".Length..^"/photo".Length]);
+            if (user is null) { ctx.Response.StatusCode = 404; return; }
+            user.SetPhoto(new PhotoSpec { Seed = int.Parse(ctx.Request.Query["seed"].ToString()), Variant = int.TryParse(ctx.Request.Query["variant"], out var v) ? v : 0 });
+            await WriteJsonAsync(ctx, 200, new { user.PhotoETag }, "application/json");
             return;
         }
         if (path == "/stats" && ctx.Request.Method == "GET")

@@ -10,14 +10,39 @@ public sealed class EmulatedUser
     public required string Id { get; init; }
     public bool InGraph { get; init; } = true;
     public bool Mailbox { get; init; } = true;
-    public byte[]? Photo { get; set; }
+    private Lazy<byte[]>? _photo;
+
+    /// <summary>The Exchange photo; drawn on first read, so seeding a large tenant costs nothing up front.</summary>
+    public byte[]? Photo
+    {
+        get => _photo?.Value;
+        set
+        {
+            _photo = value is null ? null : new Lazy<byte[]>(value);
+            PhotoETag = value is null ? null : ETagOf(Convert.ToHexString(SHA256.HashData(value)));
+        }
+    }
+
+    public void SetPhoto(PhotoSpec spec)
+    {
+        _photo = new Lazy<byte[]>(() => PhotoFactory.Portrait(spec));
+        PhotoETag = ETagOf($"{spec.Seed}:{spec.Variant}:{spec.Width}x{spec.Height}:{spec.Format}");
+        PhotoContentType = spec.Format.Equals("png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg";
+        PhotoWidth = spec.Width;
+        PhotoHeight = spec.Height;
+    }
+
+    public bool HasPhoto => _photo is not null;
     public string? PhotoContentType { get; set; }
     public int PhotoWidth { get; set; }
     public int PhotoHeight { get; set; }
     public string? NoPhotoAnswer { get; set; }
     public Dictionary<string, string>? Profile { get; set; }
 
-    public string? PhotoETag => Photo is null ? null : "\"" + Convert.ToHexString(SHA256.HashData(Photo))[..8] + "\"";
+    /// <summary>Graph's media etag: changes whenever the photo changes.</summary>
+    public string? PhotoETag { get; private set; }
+
+    private static string ETagOf(string key) => "\"" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..8] + "\"";
     public string ClaimsName => "i:0#.f|membership|" + Upn;
 }
 
@@ -36,7 +61,7 @@ public sealed class TenantState
     public const string LibraryUrl = "/User Photos";
     private readonly ConcurrentDictionary<string, EmulatedUser> _byUpn = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, EmulatedUser> _byId = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, (string Path, byte[] Bytes)> _files = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, (string Path, Lazy<byte[]> Bytes)> _files = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentQueue<RequestLogEntry> _log = new();
     private long _sequence;
 
@@ -68,10 +93,13 @@ public sealed class TenantState
 
     public bool FolderExists(string url) => FolderUrls().Any(f => f.Equals(url.TrimEnd('/'), StringComparison.OrdinalIgnoreCase));
 
-    public byte[]? ReadFile(string path) => _files.TryGetValue(path, out var f) ? f.Bytes : null;
-    public void WriteFile(string path, byte[] bytes) => _files[path] = (path, bytes);
+    public byte[]? ReadFile(string path) => _files.TryGetValue(path, out var f) ? f.Bytes.Value : null;
+    public void WriteFile(string path, byte[] bytes) => _files[path] = (path, new Lazy<byte[]>(bytes));
+    /// <summary>A seeded file, made on first read.</summary>
+    public void WriteFile(string path, Func<byte[]> make) => _files[path] = (path, new Lazy<byte[]>(make));
     public bool DeleteFile(string path) => _files.TryRemove(path, out _);
-    public IReadOnlyList<(string Path, int Length)> Files() => _files.Values.Select(f => (f.Path, f.Bytes.Length)).OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
+    public IReadOnlyList<string> FilePaths() => _files.Values.Select(f => f.Path).OrderBy(p => p, StringComparer.Ordinal).ToList();
+    public IReadOnlyList<(string Path, int Length)> Files() => _files.Values.Select(f => (f.Path, f.Bytes.Value.Length)).OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
     public int CountFilesIn(string folder) => _files.Keys.Count(k => k.StartsWith(folder.TrimEnd('/') + "/", StringComparison.OrdinalIgnoreCase));
 
     public void Log(string service, string method, string target, int status, bool authorized, bool otherToken, string? userAgent) =>
@@ -86,10 +114,7 @@ public sealed class TenantState
         var user = new EmulatedUser { Upn = spec.Upn, Id = id, InGraph = spec.InGraph, Mailbox = spec.Mailbox };
         if (spec.Photo is not null)
         {
-            user.Photo = PhotoFactory.Portrait(spec.Photo);
-            user.PhotoContentType = spec.Photo.Format.Equals("png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg";
-            user.PhotoWidth = spec.Photo.Width;
-            user.PhotoHeight = spec.Photo.Height;
+            user.SetPhoto(spec.Photo);
         }
         else
         {
@@ -128,10 +153,10 @@ public sealed class TenantState
     {
         var profile = user.Profile!;
         string Legacy() => string.Concat(user.Upn.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
-        void Thumbs(string prefix, byte[] source)
+        void Thumbs(string prefix, Func<byte[]> source)
         {
             foreach (var (suffix, side) in new[] { ("_SThumb.jpg", 48), ("_MThumb.jpg", 72), ("_LThumb.jpg", 240) })
-                WriteFile($"{PhotoFolderUrl}/{prefix}{suffix}", PhotoFactory.SharePointThumbnail(source, side));
+                WriteFile($"{PhotoFolderUrl}/{prefix}{suffix}", () => PhotoFactory.SharePointThumbnail(source(), side));
         }
         void Point(string prefix, string placeholder)
         {
@@ -142,16 +167,16 @@ public sealed class TenantState
         var photo = spec.Photo;
         switch (spec.SharePoint)
         {
-            case SharePointSeed.SyncedBySharePoint when user.Photo is not null:
-                Thumbs(Legacy(), user.Photo); Point(Legacy(), "0"); break;
-            case SharePointSeed.SyncedObjectId when user.Photo is not null:
-                Thumbs(user.Id, user.Photo); Point(user.Id, "0"); break;
+            case SharePointSeed.SyncedBySharePoint when user.HasPhoto:
+                Thumbs(Legacy(), () => user.Photo!); Point(Legacy(), "0"); break;
+            case SharePointSeed.SyncedObjectId when user.HasPhoto:
+                Thumbs(user.Id, () => user.Photo!); Point(user.Id, "0"); break;
             case SharePointSeed.Stale when photo is not null:
-                Thumbs(user.Id, PhotoFactory.Portrait(new PhotoSpec { Seed = photo.Seed + 7919 })); Point(user.Id, "0"); break;
+                Thumbs(user.Id, () => PhotoFactory.Portrait(new PhotoSpec { Seed = photo.Seed + 7919 })); Point(user.Id, "0"); break;
             case SharePointSeed.Similar when photo is not null:
-                Thumbs(user.Id, PhotoFactory.Portrait(new PhotoSpec { Seed = photo.Seed, Variant = 1, Width = photo.Width, Height = photo.Height })); Point(user.Id, "0"); break;
-            case SharePointSeed.PlaceholderWithUrl when user.Photo is not null:
-                Thumbs(user.Id, user.Photo); Point(user.Id, "1"); break;
+                Thumbs(user.Id, () => PhotoFactory.Portrait(new PhotoSpec { Seed = photo.Seed, Variant = 1, Width = photo.Width, Height = photo.Height })); Point(user.Id, "0"); break;
+            case SharePointSeed.PlaceholderWithUrl when user.HasPhoto:
+                Thumbs(user.Id, () => user.Photo!); Point(user.Id, "1"); break;
             case SharePointSeed.MissingFile:
                 Point(user.Id, "0"); break;
             case SharePointSeed.OutsideTenant:

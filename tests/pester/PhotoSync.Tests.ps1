@@ -209,6 +209,10 @@ Describe 'Whole-tenant runs (-All)' {
         $second = Sync-ProfilePhoto -All -ErrorAction SilentlyContinue
         $second | Where-Object Action -eq 'Updated' | Should -BeNullOrEmpty
         (Get-EmulatorLog $emu) | Where-Object IsWrite | Should -BeNullOrEmpty
+        # Users ProfileSync wrote are confirmed from the library listing and the names: no thumbnail or photo download.
+        $written = $first | Where-Object Action -eq 'Updated' | ForEach-Object UserPrincipalName
+        $second | Where-Object { $_.UserPrincipalName -in $written } | ForEach-Object { $_.Check.ComparedBy | Should -Be 'Name' }
+        (Get-EmulatorLog $emu) | Where-Object { $_.Target -like '*$value*' -and $_.Service -ne 'graph-batch-item' } | Should -BeNullOrEmpty
     }
 
     It 'does not take -All together with user names' {

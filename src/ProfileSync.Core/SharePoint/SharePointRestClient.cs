@@ -137,6 +137,41 @@ public sealed class SharePointRestClient
         }
     }
 
+    /// <summary>Moves a file of the My Site host to the recycle bin (recoverable). False when it was already gone.</summary>
+    public async Task<bool> RecycleFileAsync(string serverRelativePath, CancellationToken cancellationToken)
+    {
+        var url = Site(_endpoints.MySiteHost, $"/_api/web/GetFileByServerRelativePath(decodedurl=@a1)/recycle()?@a1={UrlText.ODataAliasValue(serverRelativePath)}");
+        using var request = new HttpRequestMessage(HttpMethod.Post, url);
+        request.Headers.Accept.Add(NoMetadata);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode) return true;
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        var (code, _) = SharePointWireFormat.ReadError(body);
+        if (response.StatusCode == HttpStatusCode.NotFound || code?.Contains("FileNotFound", StringComparison.OrdinalIgnoreCase) == true) return false;
+        throw Failure(response.StatusCode, body, $"recycling '{serverRelativePath}'", write: true);
+    }
+
+    /// <summary>
+    /// The server-relative paths of every file in a library (all folders), 5,000 a request, as a
+    /// stream: the list items API pages with odata.nextLink (verbose: __next).
+    /// </summary>
+    public async IAsyncEnumerable<string> ListLibraryFilesAsync(string libraryUrl, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        Uri? next = Site(_endpoints.MySiteHost, $"/_api/web/GetList(@a1)/items?@a1={UrlText.ODataAliasValue(libraryUrl)}&$select=FileRef,FSObjType&$top=5000");
+        while (next is not null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, next);
+            request.Headers.Accept.Add(NoMetadata);
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, body, $"listing the files of '{libraryUrl}'", write: false);
+            var (files, nextLink) = SharePointWireFormat.ReadFileRefs(body);
+            foreach (var file in files) yield return file;
+            // The next link must stay on the My Site host: a token is never sent anywhere else anyway, but a foreign link is no page of ours.
+            next = nextLink is not null && Uri.TryCreate(_endpoints.MySiteHost, nextLink, out var n) && UrlText.SameAuthority(n, _endpoints.MySiteHost) ? n : null;
+        }
+    }
+
     private static Uri Site(Uri host, string pathAndQuery) => new(host, pathAndQuery);
 
     private static ProfileSyncException TooLarge(string path, long maxBytes) =>

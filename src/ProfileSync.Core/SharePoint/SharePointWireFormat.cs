@@ -79,6 +79,22 @@ public static class SharePointWireFormat
         return folders;
     }
 
+    /// <summary>Reads a list items page: file paths (folders skipped) and the link to the next page, in either shape.</summary>
+    public static (IReadOnlyList<string> Files, string? NextLink) ReadFileRefs(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var root = Unwrap(doc.RootElement);
+        var items = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("value", out var value) ? value : root;
+        var files = new List<string>();
+        foreach (var item in Items(items))
+        {
+            var isFolder = item.TryGetProperty("FSObjType", out var t) && (t.ValueKind == JsonValueKind.Number ? t.GetInt32() == 1 : t.ToString() == "1");
+            if (!isFolder && String(item, "FileRef") is string path) files.Add(path);
+        }
+        var next = root.ValueKind == JsonValueKind.Object ? String(root, "odata.nextLink") ?? String(root, "@odata.nextLink") ?? String(root, "__next") : null;
+        return (files, next);
+    }
+
     /// <summary>The service's error code and message from either error shape; (null, null) when the body is not one.</summary>
     public static (string? Code, string? Message) ReadError(string body)
     {

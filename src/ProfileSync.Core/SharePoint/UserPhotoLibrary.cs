@@ -3,7 +3,13 @@ using ProfileSync.Core.Identity;
 namespace ProfileSync.Core.SharePoint;
 
 /// <summary>Where a user's thumbnails are, read from their PictureURL.</summary>
-public sealed record ThumbnailLocation(string FolderServerRelativeUrl, string FilePrefix, string MediumPath, string LargePath, bool FollowsNamingScheme);
+public sealed record ThumbnailLocation(string FolderServerRelativeUrl, string FilePrefix, string MediumPath, string LargePath, bool FollowsNamingScheme)
+{
+    public string SmallPath => FolderServerRelativeUrl + "/" + FilePrefix + UserPhotoLibrary.SmallSuffix;
+
+    /// <summary>The photo token in a name ProfileSync wrote ({base}_{token}_MThumb.jpg), or null.</summary>
+    public string? NameToken => UserPhotoLibrary.TokenOf(FilePrefix);
+}
 
 /// <summary>
 /// The User Photos library of the My Site host: finds the photo folder (its name follows the tenant's
@@ -29,6 +35,29 @@ public sealed class UserPhotoLibrary
         _libraryUrl = "/" + libraryUrl.Trim('/');
         _configuredFolder = string.IsNullOrWhiteSpace(photoFolder) ? null : "/" + photoFolder.Trim().Trim('/');
     }
+
+    public string LibraryUrl => _libraryUrl;
+
+    /// <summary>
+    /// The token ProfileSync puts into the names of the thumbnails it writes: 12 hex digits of
+    /// SHA-256 over the user and the Exchange photo's etag. A profile whose PictureURL carries the
+    /// token of the current etag points at thumbnails of the current photo, with no download.
+    /// </summary>
+    public static string PhotoToken(UserRef user, string etag) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(user.UserPrincipalName.ToLowerInvariant() + "\n" + etag)))[..TokenLength].ToLowerInvariant();
+
+    private const int TokenLength = 12;
+
+    internal static string? TokenOf(string prefix)
+    {
+        var sep = prefix.LastIndexOf('_');
+        if (sep <= 0 || prefix.Length - sep - 1 != TokenLength) return null;
+        var token = prefix[(sep + 1)..];
+        return token.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f') ? token : null;
+    }
+
+    /// <summary>The base of a prefix: the part before the token, or the whole prefix when it has none.</summary>
+    internal static string BaseOf(string prefix) => TokenOf(prefix) is null ? prefix : prefix[..prefix.LastIndexOf('_')];
 
     /// <summary>Verbose text on how the folder was found, for the cmdlets to show.</summary>
     public string? DiscoveryNote { get; private set; }

@@ -25,6 +25,8 @@ public sealed class SyncOptions
     public ImageLimits Limits { get; init; } = ImageLimits.Default;
     /// <summary>Rewrite even users found InSync.</summary>
     public bool Force { get; init; }
+    /// <summary>For bulk runs: the library's file list, so checks confirm named thumbnails without downloading them.</summary>
+    public LibraryIndex? Index { get; init; }
 }
 
 /// <summary>
@@ -74,7 +76,7 @@ public sealed class PhotoSyncService
                         profileEvidence = new ProfileEvidence(profile);
                         continue;
                     case NextStep.ReadThumbnail:
-                        (thumbnail, location, thumbnailBytes) = await ReadThumbnailAsync(profile!.PictureUrl!, options, cancellationToken).ConfigureAwait(false);
+                        (thumbnail, location, thumbnailBytes) = await ReadThumbnailAsync(user, exchange, profile!.PictureUrl!, options, cancellationToken).ConfigureAwait(false);
                         continue;
                     case NextStep.Compare:
                         exchangeBytes = await _exchange.GetPhotoBytesAsync(user, cancellationToken).ConfigureAwait(false);
@@ -113,12 +115,21 @@ public sealed class PhotoSyncService
         }
     }
 
-    private async Task<(ThumbnailEvidence, ThumbnailLocation?, byte[]?)> ReadThumbnailAsync(string pictureUrl, SyncOptions options, CancellationToken cancellationToken)
+    private async Task<(ThumbnailEvidence, ThumbnailLocation?, byte[]?)> ReadThumbnailAsync(UserRef user, ExchangePhotoInfo exchange, string pictureUrl, SyncOptions options, CancellationToken cancellationToken)
     {
         var location = _library.Locate(pictureUrl);
         if (location is null)
             return (new ThumbnailEvidence(ThumbnailStatus.OutsideTenant,
                 Reason: $"PictureURL points outside the tenant's My Site host ({SafeHost(pictureUrl)}); it is not fetched. A sync points it back at thumbnails in the tenant."), null, null);
+        if (options.Index?.Contains(location.MediumPath) is bool listed)
+        {
+            // The library listing answers without a download: the file is gone, or its name says which photo it holds.
+            if (!listed)
+                return (new ThumbnailEvidence(ThumbnailStatus.Missing, Reason: $"PictureURL points at '{location.MediumPath}', which does not exist."), location, null);
+            if (location.NameToken is string token && exchange.ETag is string etag && token == UserPhotoLibrary.PhotoToken(user, etag)
+                && options.Index.Contains(location.SmallPath) == true && options.Index.Contains(location.LargePath) == true)
+                return (new ThumbnailEvidence(ThumbnailStatus.Found, NameMatchesCurrentPhoto: true), location, null);
+        }
         var bytes = await _sharePoint.DownloadFileAsync(location.LargePath, options.Limits.MaxBytes, cancellationToken).ConfigureAwait(false);
         if (bytes is null && location.FollowsNamingScheme)
         {
@@ -178,7 +189,8 @@ public sealed class PhotoSyncService
             var identity = PhotoIdentity.Of(check.Exchange!.ETag!, bytes);
             // Made before anything is written: a photo that cannot be read fails here and SharePoint is untouched.
             var thumbnails = ThumbnailMaker.Make(bytes, identity, options.Sizes, options.Limits);
-            var (folder, prefix) = await TargetAsync(check, cancellationToken).ConfigureAwait(false);
+            var (folder, basePrefix) = await TargetAsync(check, cancellationToken).ConfigureAwait(false);
+            var prefix = basePrefix + "_" + UserPhotoLibrary.PhotoToken(check.User, identity.ETag);
 
             var write = CancellationToken.None;
             await _sharePoint.UploadFileAsync(folder, prefix + UserPhotoLibrary.SmallSuffix, thumbnails.Small, write).ConfigureAwait(false);
@@ -192,11 +204,14 @@ public sealed class PhotoSyncService
             if (profile.PlaceholderState != "0")
                 await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PlaceholderStateProperty, "0", write).ConfigureAwait(false);
             await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureTimestampProperty, NewTimestamp(profile.PictureTimestamp), write).ConfigureAwait(false);
+            foreach (var name in new[] { UserPhotoLibrary.SmallSuffix, UserPhotoLibrary.MediumSuffix, UserPhotoLibrary.LargeSuffix })
+                options.Index?.Added(folder + "/" + prefix + name);
 
+            var leftover = await RecyclePreviousAsync(check, folder, prefix, options).ConfigureAwait(false);
             return new PhotoSyncResult
             {
                 UserPrincipalName = before.UserPrincipalName, Action = SyncAction.Updated, StateBefore = before.State,
-                PictureUrl = pictureUrl, Reason = before.Reason, Check = before,
+                PictureUrl = pictureUrl, Reason = leftover is null ? before.Reason : $"{before.Reason} {leftover}", Check = before,
             };
         }
         catch (ProfileSyncException ex)
@@ -210,19 +225,47 @@ public sealed class PhotoSyncService
     }
 
     /// <summary>
-    /// Where to write: the user's own thumbnails when PictureURL already names files of the tenant's
-    /// photo library (overwritten in place, so nothing is left behind), else the photo folder with
-    /// the Entra object id as prefix (stable across UPN renames, no '#' for guests).
+    /// Where to write and under which base name: the folder of the user's current thumbnails when
+    /// PictureURL names files of the tenant's photo library, else the discovered photo folder; the
+    /// base is the Entra object id (stable across UPN renames, no '#' for guests), else the account
+    /// name made safe. The photo token follows the base, so each photo gets its own names.
     /// </summary>
-    private async Task<(string Folder, string Prefix)> TargetAsync(UserCheck check, CancellationToken cancellationToken)
+    private async Task<(string Folder, string BasePrefix)> TargetAsync(UserCheck check, CancellationToken cancellationToken)
     {
-        var location = check.Location ?? (check.Profile?.PictureUrl is string url ? _library.Locate(url) : null);
-        if (location is { FollowsNamingScheme: true } && location.FilePrefix.Length > 0 && _library.IsInLibrary(location.FolderServerRelativeUrl))
-            return (location.FolderServerRelativeUrl, location.FilePrefix);
-        var folder = await _library.GetPhotoFolderAsync(cancellationToken).ConfigureAwait(false);
         var objectId = check.Profile?.ObjectId;
-        var prefix = Guid.TryParse(objectId, out var id) ? id.ToString("D") : check.User.LegacyFilePrefix;
-        return (folder, prefix);
+        var basePrefix = Guid.TryParse(objectId, out var id) ? id.ToString("D") : check.User.LegacyFilePrefix;
+        var location = CurrentLocation(check);
+        if (location is { FollowsNamingScheme: true } && location.FilePrefix.Length > 0 && _library.IsInLibrary(location.FolderServerRelativeUrl))
+            return (location.FolderServerRelativeUrl, basePrefix);
+        return (await _library.GetPhotoFolderAsync(cancellationToken).ConfigureAwait(false), basePrefix);
+    }
+
+    private ThumbnailLocation? CurrentLocation(UserCheck check) =>
+        check.Location ?? (check.Profile?.PictureUrl is string url ? _library.Locate(url) : null);
+
+    /// <summary>
+    /// Moves the thumbnails the profile pointed at before this sync to the recycle bin (recoverable),
+    /// once the profile points at the new ones: nothing replaced is left behind. Only a set inside the
+    /// tenant's photo library, named S/M/L, and not the set just written. Returns a note when it failed.
+    /// </summary>
+    private async Task<string?> RecyclePreviousAsync(UserCheck check, string folder, string prefix, SyncOptions options)
+    {
+        var old = CurrentLocation(check);
+        if (old is not { FollowsNamingScheme: true } || old.FilePrefix.Length == 0 || !_library.IsInLibrary(old.FolderServerRelativeUrl)) return null;
+        if (old.FolderServerRelativeUrl.Equals(folder, StringComparison.OrdinalIgnoreCase) && old.FilePrefix.Equals(prefix, StringComparison.OrdinalIgnoreCase)) return null;
+        try
+        {
+            foreach (var path in new[] { old.SmallPath, old.MediumPath, old.LargePath })
+            {
+                await _sharePoint.RecycleFileAsync(path, CancellationToken.None).ConfigureAwait(false);
+                options.Index?.Removed(path);
+            }
+            return null;
+        }
+        catch (ProfileSyncException ex)
+        {
+            return $"The previous thumbnails ('{old.MediumPath}' and its S/L) could not be recycled: {ex.Message}";
+        }
     }
 
     /// <summary>Whole seconds since 0001-01-01 (the form SharePoint's own values take), always newer than the old one.</summary>

@@ -25,6 +25,8 @@ public enum ComparisonMethod
     None,
     /// <summary>The thumbnail carries ProfileSync's stamp with the current Exchange etag: no download of the Exchange photo.</summary>
     Stamp,
+    /// <summary>PictureURL's file name carries the token of the current Exchange etag, and the library listing holds S, M and L: no download.</summary>
+    Name,
     /// <summary>The stamp's SHA-256 equals the Exchange photo's: same bytes, new etag.</summary>
     Hash,
     /// <summary>Perceptual fingerprints of both photos.</summary>

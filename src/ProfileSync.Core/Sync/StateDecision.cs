@@ -7,7 +7,8 @@ namespace ProfileSync.Core.Sync;
 /// <summary>What SharePoint's large thumbnail told us.</summary>
 public enum ThumbnailStatus { Found, Missing, OutsideTenant }
 
-public sealed record ThumbnailEvidence(ThumbnailStatus Status, PhotoIdentity? Stamp = null, string? Reason = null);
+/// <summary>What the thumbnail told: its stamp when downloaded, or that its name carries the current photo token (no download).</summary>
+public sealed record ThumbnailEvidence(ThumbnailStatus Status, PhotoIdentity? Stamp = null, string? Reason = null, bool NameMatchesCurrentPhoto = false);
 
 /// <summary>The outcome of comparing the Exchange photo with SharePoint's thumbnail.</summary>
 public sealed record PhotoComparison(ComparisonMethod Method, bool Same, double? Distance = null, string? Reason = null);
@@ -55,6 +56,8 @@ public static class StateDecision
             case ThumbnailStatus.Missing:
                 return Decision.Final(PhotoState.MissingInSharePoint, thumbnail.Reason ?? "PictureURL points at a file that does not exist.");
         }
+        if (thumbnail.NameMatchesCurrentPhoto)
+            return Decision.Final(PhotoState.InSync, "PictureURL names thumbnails ProfileSync made from the current Exchange photo, and the library holds all three.", ComparisonMethod.Name);
         if (thumbnail.Stamp is not null && thumbnail.Stamp.ETag == exchange.ETag)
             return Decision.Final(PhotoState.InSync, "The thumbnail was written by ProfileSync from the current Exchange photo (same etag).", ComparisonMethod.Stamp);
 

@@ -15,6 +15,8 @@ namespace ProfileSync.PowerShell.Commands;
 public abstract class UserCommandBase : PSCmdlet
 {
     internal const string AcceptedColumns = "UserPrincipalName, UPN, Mail, Email, Identity, UserId";
+    /// <summary>From this many users on, a pipeline run reads the photo library's file list once instead of downloading thumbnails.</summary>
+    internal const int BulkThreshold = 200;
     protected const string ByUserSet = "ByUser";
     protected const string AllSet = "All";
 
@@ -24,6 +26,7 @@ public abstract class UserCommandBase : PSCmdlet
     private BoundedWorkQueue<object>? _queue;
     private long _lastProgress = -1;
     private int _done;
+    private int _submitted;
     private long? _total;
     private (long Graph, long SharePoint, long GraphThrottled, long SharePointThrottled) _countersAtStart;
 
@@ -61,6 +64,7 @@ public abstract class UserCommandBase : PSCmdlet
         var c = Connection.Counters;
         _countersAtStart = (c.GraphRequests, c.SharePointRequests, c.GraphThrottled, c.SharePointThrottled);
         _queue = new BoundedWorkQueue<object>(ThrottleLimit, CancellationToken.None);
+        Options = new SyncOptions { Sizes = Options.Sizes, Limits = Options.Limits, Force = Options.Force, Index = new Core.SharePoint.LibraryIndex() };
         _clock.Start();
     }
 
@@ -117,13 +121,24 @@ public abstract class UserCommandBase : PSCmdlet
             WriteVerbose($"{user}: already in this run; handled once.");
             return;
         }
+        if (++_submitted == BulkThreshold) StartLibraryIndex();
         while (!Queue.HasCapacity) HandleAndReport(Take());
         Queue.Start(ct => StartUser(user, ct), ex => Unexpected(user, ex));
         while (Queue.TryTake(out var ready)) HandleAndReport(ready);
     }
 
+    private Task StartLibraryIndex()
+    {
+        WriteVerbose($"Bulk run: reading the file list of '{Connection.Library.LibraryUrl}' once, so checks need no thumbnail downloads.");
+        return Options.Index!.StartLoading(Connection.SharePoint, Connection.Library.LibraryUrl, Queue.Token);
+    }
+
     private void SubmitWholeTenant()
     {
+        // A whole-tenant run reads the library listing before its first user: a few requests instead of a download per user.
+        try { StartLibraryIndex().GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+        if (Options.Index!.LoadError is string failed) WriteWarning($"The photo library's file list could not be read; thumbnails are downloaded instead. {failed}");
         WriteVerbose($"Listing the tenant's mailbox users (Graph filter: {Core.Exchange.MailboxUserDirectory.Filter}).");
         var directory = new Core.Exchange.MailboxUserDirectory(Connection.Pipeline, Connection.Endpoints);
         var users = directory.ListAsync(Queue.Token).GetAsyncEnumerator(Queue.Token);
