@@ -212,8 +212,8 @@ Describe 'Whole-tenant runs (-All)' {
         # Users ProfileSync wrote are confirmed from the library listing and the names: no thumbnail or photo download.
         $written = $first | Where-Object Action -eq 'Updated' | ForEach-Object UserPrincipalName
         $second | Where-Object { $_.UserPrincipalName -in $written } | ForEach-Object { $_.Check.ComparedBy | Should -Be 'Name' }
-        # Only users SharePoint synced itself (no name token, no stamp) still need their Exchange photo for a fingerprint.
-        $fingerprinted = $second | Where-Object { $_.Check.ComparedBy -eq 'Fingerprint' } | ForEach-Object { [uri]::EscapeDataString($_.UserPrincipalName) }
+        # Only users SharePoint synced itself (no name token, no stamp), and the broken photo, still need their Exchange photo.
+        $fingerprinted = $second | Where-Object { $_.Check.ComparedBy -eq 'Fingerprint' -or $_.Check.State -eq 'Error' } | ForEach-Object { [uri]::EscapeDataString($_.UserPrincipalName) }
         $downloads = (Get-EmulatorLog $emu) | Where-Object { $_.Service -eq 'graph' -and $_.Target -like '*/photo/$value' }
         foreach ($d in $downloads) { ($d.Target -split '/')[3] | Should -BeIn $fingerprinted }
         @($downloads).Count | Should -Be @($fingerprinted).Count
