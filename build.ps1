@@ -8,13 +8,14 @@
       Test   - Build, then every test: xUnit (core + emulator) and Pester (the built module against the
                emulator). Ends with the line 'N passed, N failed'.
       Demo   - Build, start the emulator with about 50 users, check, dry-run, sync, check again.
+      Bench  - Build, then the benchmark: baseline and ProfileSync over 2,000 emulated users (minutes).
       Clean  - remove build outputs.
     Run with `dotnet pwsh ./build.ps1 <Task>` after `dotnet tool restore`.
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release'
@@ -125,6 +126,10 @@ function Invoke-Demo {
 
 switch ($Task) {
     'Build' { Invoke-Build }
+    'Bench' {
+        Invoke-Build
+        & (Join-Path $root 'tests/bench/Bench.ps1') -ModulePath (Join-Path $moduleOut 'ProfileSync.psd1') -EmulatorPath (Join-Path $emulatorOut 'ProfileSync.TenantEmulator.dll')
+    }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
     'Clean' {

@@ -105,6 +105,7 @@ public sealed class Emulator : IAsyncDisposable
     {
         var target = RawTarget(ctx);
         var (ok, other) = CheckToken(ctx, GraphToken, SharePointToken);
+        var counted = CountBytes(ctx);
         try
         {
             if (!ok)
@@ -117,7 +118,7 @@ public sealed class Emulator : IAsyncDisposable
         }
         finally
         {
-            State.Log("graph", ctx.Request.Method, target, ctx.Response.StatusCode, ok, other, ctx.Request.Headers.UserAgent.ToString());
+            State.Log("graph", ctx.Request.Method, target, ctx.Response.StatusCode, ok, other, ctx.Request.Headers.UserAgent.ToString(), counted.Total(ctx));
         }
     }
 
@@ -335,6 +336,7 @@ public sealed class Emulator : IAsyncDisposable
     {
         var target = RawTarget(ctx);
         var (ok, other) = CheckToken(ctx, SharePointToken, GraphToken);
+        var counted = CountBytes(ctx);
         try
         {
             if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
@@ -362,7 +364,7 @@ public sealed class Emulator : IAsyncDisposable
         }
         finally
         {
-            State.Log(admin ? "admin" : "mysite", ctx.Request.Method, target, ctx.Response.StatusCode, ok, other, ctx.Request.Headers.UserAgent.ToString());
+            State.Log(admin ? "admin" : "mysite", ctx.Request.Method, target, ctx.Response.StatusCode, ok, other, ctx.Request.Headers.UserAgent.ToString(), counted.Total(ctx));
         }
     }
 
@@ -664,6 +666,37 @@ public sealed class Emulator : IAsyncDisposable
         return WriteJsonAsync(ctx, status, body.ToJsonString(), verbose ? "application/json;odata=verbose;charset=utf-8" : "application/json;odata=nometadata;charset=utf-8");
     }
 
+    private static CountingStream CountBytes(HttpContext ctx)
+    {
+        var counting = new CountingStream(ctx.Response.Body);
+        ctx.Response.Body = counting;
+        return counting;
+    }
+
+    /// <summary>Counts the bytes of an answer, for the benchmark's bytes per user.</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        private long _written;
+        public long Total(HttpContext ctx) => _written + (ctx.Request.ContentLength ?? 0);
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _written;
+        public override long Position { get => _written; set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) { _written += count; inner.Write(buffer, offset, count); }
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            _written += buffer.Length;
+            await inner.WriteAsync(buffer, cancellationToken);
+        }
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
     // ---------- control (tests only, no token) ----------
 
     private async Task HandleControlAsync(HttpContext ctx)
@@ -711,9 +744,30 @@ public sealed class Emulator : IAsyncDisposable
             await WriteJsonAsync(ctx, 200, new { user.PhotoETag }, "application/json");
             return;
         }
+        if (path == "/warm" && ctx.Request.Method == "POST")
+        {
+            // Draws every lazily seeded photo and thumbnail now, so a measured run does not pay for the emulator's own drawing.
+            var users = State.Users.ToList();
+            Parallel.ForEach(users, u => _ = u.Photo);
+            Parallel.ForEach(State.FilePaths(), f => _ = State.ReadFile(f));
+            ctx.Response.StatusCode = 204;
+            return;
+        }
         if (path == "/stats" && ctx.Request.Method == "GET")
         {
-            await WriteJsonAsync(ctx, 200, new { PeakMailboxConcurrency, Requests = State.RequestLog.Count }, "application/json");
+            var log = State.RequestLog;
+            await WriteJsonAsync(ctx, 200, new
+            {
+                PeakMailboxConcurrency,
+                Requests = log.Count,
+                GraphRequests = log.Count(e => e.Service == "graph"),
+                SharePointRequests = log.Count(e => e.Service is "mysite" or "admin"),
+                GraphBatchItems = log.Count(e => e.Service == "graph-batch-item"),
+                Bytes = log.Where(e => e.Service != "graph-batch-item").Sum(e => e.Bytes),
+                Throttled = log.Count(e => e.Status is 429 or 503),
+                SharePointRequestsPerMinute = Scenario.SharePointRequestsPerMinute,
+                Scenario.LatencyMs,
+            }, "application/json");
             return;
         }
         ctx.Response.StatusCode = 404;

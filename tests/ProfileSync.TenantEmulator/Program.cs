@@ -44,6 +44,8 @@ Console.Out.Flush();
 var stop = new TaskCompletionSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
 AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+// The hosts only StartAsync, so ASP.NET's console lifetime would swallow SIGTERM (e.g. from `timeout`): stop on it ourselves.
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => stop.TrySetResult());
 if (parentPid is not null)
 {
     _ = Task.Run(async () =>

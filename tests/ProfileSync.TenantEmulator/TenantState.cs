@@ -49,7 +49,7 @@ public sealed class EmulatedUser
 /// <summary>One request as the emulator saw it: what tests assert on.</summary>
 public sealed record RequestLogEntry(
     long Sequence, string Service, string Method, string Target, int Status, bool Authorized, bool CarriedOtherServiceToken,
-    string? UserAgent, DateTimeOffset At)
+    string? UserAgent, DateTimeOffset At, long Bytes = 0)
 {
     /// <summary>A request that changes tenant data. A Graph $batch is a POST but only carries the reads its items (logged one by one) make.</summary>
     public bool IsWrite => Method is "POST" or "PUT" or "PATCH" or "DELETE" or "MERGE" && !Target.Contains("/$batch", StringComparison.Ordinal);
@@ -102,8 +102,8 @@ public sealed class TenantState
     public IReadOnlyList<(string Path, int Length)> Files() => _files.Values.Select(f => (f.Path, f.Bytes.Value.Length)).OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
     public int CountFilesIn(string folder) => _files.Keys.Count(k => k.StartsWith(folder.TrimEnd('/') + "/", StringComparison.OrdinalIgnoreCase));
 
-    public void Log(string service, string method, string target, int status, bool authorized, bool otherToken, string? userAgent) =>
-        _log.Enqueue(new RequestLogEntry(Interlocked.Increment(ref _sequence), service, method, target, status, authorized, otherToken, userAgent, DateTimeOffset.UtcNow));
+    public void Log(string service, string method, string target, int status, bool authorized, bool otherToken, string? userAgent, long bytes = 0) =>
+        _log.Enqueue(new RequestLogEntry(Interlocked.Increment(ref _sequence), service, method, target, status, authorized, otherToken, userAgent, DateTimeOffset.UtcNow, bytes));
 
     public IReadOnlyList<RequestLogEntry> RequestLog => _log.ToArray();
     public void ClearLog() => _log.Clear();

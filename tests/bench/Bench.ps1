@@ -1,0 +1,89 @@
+<#
+.SYNOPSIS
+    The benchmark: a community-style baseline and ProfileSync, each against a fresh tenant emulator
+    with 20 ms latency and the documented limits, in the same run. Prints a table and writes
+    out/bench.md. Not a test: figures, not pass/fail.
+.DESCRIPTION
+    Efficiency = the fastest time the emulator's limits allow for the requests the run made, divided
+    by the measured time. The lower bound is the larger of: the SharePoint budget (the successful
+    SharePoint requests beyond one minute's budget, spread at the budget rate: the emulator's window
+    lets a minute's budget through at once) and the latency chain of one user (17 sequential requests
+    at the injected latency: the longest a user's sync can be).
+#>
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string] $EmulatorPath,
+    [string] $Scenario = (Join-Path $PSScriptRoot 'bench.json'),
+    [string] $Report = (Join-Path $PSScriptRoot '../../out/bench.md')
+)
+$ErrorActionPreference = 'Stop'
+$ModulePath = (Resolve-Path $ModulePath).Path
+$EmulatorPath = (Resolve-Path $EmulatorPath).Path
+Import-Module (Join-Path $PSScriptRoot '../EmulatorProcess.psm1') -Force
+$pwsh = @([Environment]::ProcessPath)
+if ([IO.Path]::GetFileNameWithoutExtension($pwsh[0]) -eq 'dotnet') { $pwsh += Join-Path $PSHOME 'pwsh.dll' }
+
+function Invoke-Measured([string] $Kind, [string] $Mode, $Emulator, [string] $UsersFile) {
+    $env:PROFILESYNC_BENCH_GRAPH = $Emulator.Graph; $env:PROFILESYNC_BENCH_MYSITE = $Emulator.MySite; $env:PROFILESYNC_BENCH_ADMIN = $Emulator.Admin
+    $env:PROFILESYNC_BENCH_GRAPHTOKEN = $Emulator.GraphToken; $env:PROFILESYNC_BENCH_SPOTOKEN = $Emulator.SharePointToken
+    Clear-EmulatorLog $Emulator
+    $line = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -OutputFormat Text -File (Join-Path $PSScriptRoot 'RunOne.ps1') `
+        -Kind $Kind -Mode $Mode -ModulePath $ModulePath -UsersFile $UsersFile | Select-Object -Last 1
+    foreach ($name in 'GRAPH', 'MYSITE', 'ADMIN', 'GRAPHTOKEN', 'SPOTOKEN') { Remove-Item "env:PROFILESYNC_BENCH_$name" }
+    if ($line -notmatch '^\{') { throw "The $Kind $Mode run failed: $line" }
+    $run = $line | ConvertFrom-Json
+    $stats = Invoke-RestMethod ([uri]::new($Emulator.Control, 'stats'))
+    $sharePointOk = @((Get-EmulatorLog $Emulator) | Where-Object { $_.Service -in 'mysite', 'admin' -and $_.Status -notin 429, 503 }).Count
+    $budget = [double]$stats.SharePointRequestsPerMinute
+    $budgetBound = if ($budget -gt 0) { [math]::Max([double]0, ($sharePointOk - $budget) / $budget * 60) } else { [double]0 }
+    $latencyBound = [double](17 * $stats.LatencyMs / 1000)
+    [pscustomobject]@{
+        Seconds = [double]$run.Seconds; PeakMB = [double]$run.PeakMB; Outcomes = $run.Outcomes
+        Graph = [int]$stats.GraphRequests; SharePoint = [int]$stats.SharePointRequests; Bytes = [long]$stats.Bytes
+        Throttled = [int]$stats.Throttled; LowerBound = [math]::Max([double]$budgetBound, [double]$latencyBound)
+    }
+}
+
+$results = [ordered]@{}
+$usersFile = Join-Path ([IO.Path]::GetTempPath()) "profilesync-bench-users-$PID.txt"
+foreach ($step in @(
+        @{ Name = 'Baseline: check'; Kind = 'Baseline'; Mode = 'Check'; Fresh = $true },
+        @{ Name = 'Get-PhotoSyncState -All'; Kind = 'ProfileSync'; Mode = 'Check'; Fresh = $true },
+        @{ Name = 'Baseline: sync'; Kind = 'Baseline'; Mode = 'Sync'; Fresh = $true },
+        @{ Name = 'Sync-ProfilePhoto -All'; Kind = 'ProfileSync'; Mode = 'Sync'; Fresh = $true },
+        @{ Name = 'Get-PhotoSyncState -All, tenant just synced'; Kind = 'ProfileSync'; Mode = 'Check'; Fresh = $false })) {
+    if ($step.Fresh) {
+        if ($emulator) { Stop-TenantEmulator $emulator }
+        $emulator = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $Scenario
+        Get-EmulatorUserList $emulator | Set-Content $usersFile
+        Invoke-RestMethod -Method Post ([uri]::new($emulator.Control, 'warm')) | Out-Null
+    }
+    Write-Host "Running: $($step.Name) ..."
+    $results[$step.Name] = Invoke-Measured $step.Kind $step.Mode $emulator $usersFile
+    Write-Host ("  {0:0.0} s, outcomes: {1}" -f $results[$step.Name].Seconds, (($results[$step.Name].Outcomes.PSObject.Properties | ForEach-Object { "$($_.Name) $($_.Value)" }) -join ', '))
+}
+$users = $emulator.Users
+Stop-TenantEmulator $emulator
+Remove-Item $usersFile -ErrorAction SilentlyContinue
+
+$rows = foreach ($name in $results.Keys) {
+    $r = $results[$name]
+    $baseline = if ($name -like '*sync*' -and $name -notlike '*just synced*' -and $name -notlike 'Get-*') { $results['Baseline: sync'] } else { $results['Baseline: check'] }
+    [pscustomobject]@{
+        Run                  = $name
+        'Wall s'             = '{0:0.0}' -f $r.Seconds
+        'vs baseline'        = if ($name -like 'Baseline*') { '1.0x' } else { '{0:0.0}x faster' -f ($baseline.Seconds / $r.Seconds) }
+        'Graph req/user'     = '{0:0.000}' -f ($r.Graph / $users)
+        'SharePoint req/user' = '{0:0.000}' -f ($r.SharePoint / $users)
+        'KB/user'            = '{0:0.0}' -f ($r.Bytes / 1KB / $users)
+        '429/503'            = $r.Throttled
+        'Peak MB'            = $r.PeakMB
+        Efficiency           = '{0:0.00}' -f ($r.LowerBound / $r.Seconds)
+    }
+}
+$rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
+$lines = @("| " + (($rows[0].PSObject.Properties.Name) -join ' | ') + " |", "|" + (($rows[0].PSObject.Properties | ForEach-Object { '---' }) -join '|') + "|")
+$lines += $rows | ForEach-Object { "| " + (($_.PSObject.Properties.Value) -join ' | ') + " |" }
+New-Item -ItemType Directory -Force (Split-Path $Report) | Out-Null
+@("Benchmark: $users users, $(Get-Date -Format 'yyyy-MM-dd'), $([Environment]::ProcessorCount) cores, $([Runtime.InteropServices.RuntimeInformation]::OSDescription)", '') + $lines | Set-Content $Report
+Write-Host "Written: $Report"
