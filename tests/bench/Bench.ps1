@@ -45,6 +45,7 @@ function Invoke-Measured([string] $Kind, [string] $Mode, $Emulator, [string] $Us
 }
 
 $results = [ordered]@{}
+$emulator = $null
 $usersFile = Join-Path ([IO.Path]::GetTempPath()) "profilesync-bench-users-$PID.txt"
 foreach ($step in @(
         @{ Name = 'Baseline: check'; Kind = 'Baseline'; Mode = 'Check'; Fresh = $true },
