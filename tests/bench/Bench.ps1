@@ -5,10 +5,10 @@
     out/bench.md. Not a test: figures, not pass/fail.
 .DESCRIPTION
     Efficiency = the fastest time the emulator's limits allow for the requests the run made, divided
-    by the measured time. The lower bound is the larger of: the SharePoint budget (the successful
-    SharePoint requests beyond one minute's budget, spread at the budget rate: the emulator's window
-    lets a minute's budget through at once) and the latency chain of one user (17 sequential requests
-    at the injected latency: the longest a user's sync can be).
+    by the measured time. The lower bound is the larger of: the SharePoint budget (a sliding
+    one-minute window, so the k-th successful SharePoint request cannot start before
+    60 s * floor((k-1)/budget)) and the latency chain of one user (17 sequential requests at the
+    injected latency: the longest a user's sync can be).
 #>
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
@@ -35,7 +35,8 @@ function Invoke-Measured([string] $Kind, [string] $Mode, $Emulator, [string] $Us
     $stats = Invoke-RestMethod ([uri]::new($Emulator.Control, 'stats'))
     $sharePointOk = @((Get-EmulatorLog $Emulator) | Where-Object { $_.Service -in 'mysite', 'admin' -and $_.Status -notin 429, 503 }).Count
     $budget = [double]$stats.SharePointRequestsPerMinute
-    $budgetBound = if ($budget -gt 0) { [math]::Max([double]0, ($sharePointOk - $budget) / $budget * 60) } else { [double]0 }
+    # The emulator's budget is a sliding one-minute window: the k-th request cannot start before 60 s * floor((k-1)/budget).
+    $budgetBound = if ($budget -gt 0 -and $sharePointOk -gt 0) { [double](60 * [math]::Floor(($sharePointOk - 1) / $budget)) } else { [double]0 }
     $latencyBound = [double](17 * $stats.LatencyMs / 1000)
     [pscustomobject]@{
         Seconds = [double]$run.Seconds; PeakMB = [double]$run.PeakMB; Outcomes = $run.Outcomes
