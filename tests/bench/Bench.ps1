@@ -60,6 +60,10 @@ foreach ($step in @(
         Get-EmulatorUserList $emulator | Set-Content $usersFile
         Invoke-RestMethod -Method Post ([uri]::new($emulator.Control, 'warm')) | Out-Null
     }
+    if (-not $step.Fresh) {
+        # The budget is a sliding minute: let the previous run's requests leave it, as a nightly check would find it.
+        Start-Sleep -Seconds 61
+    }
     Write-Host "Running: $($step.Name) ..."
     $results[$step.Name] = Invoke-Measured $step.Kind $step.Mode $emulator $usersFile
     Write-Host ("  {0:0.0} s, outcomes: {1}" -f $results[$step.Name].Seconds, (($results[$step.Name].Outcomes.PSObject.Properties | ForEach-Object { "$($_.Name) $($_.Value)" }) -join ', '))

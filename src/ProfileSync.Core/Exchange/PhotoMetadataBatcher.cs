@@ -13,6 +13,7 @@ public sealed class PhotoMetadataBatcher
     private readonly TimeSpan _window;
     private readonly object _gate = new();
     private List<(UserRef User, TaskCompletionSource<ExchangeLookup> Result)> _waiting = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<UserRef, Task<ExchangeLookup>> _prefetched = new();
     private long _generation;
 
     public PhotoMetadataBatcher(GraphPhotoBatch batch, TimeSpan? window = null)
@@ -21,8 +22,23 @@ public sealed class PhotoMetadataBatcher
         _window = window ?? TimeSpan.FromMilliseconds(5);
     }
 
+    /// <summary>
+    /// Asks now, in batches of 20, for users that will start soon (a run reads ahead of its users in
+    /// flight): when SharePoint's pace admits users one by one, their lookups still go out 20 at a time.
+    /// </summary>
+    public void Prefetch(IReadOnlyList<UserRef> users, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in users.Chunk(GraphPhotoBatch.MaxBatchSize))
+        {
+            var items = chunk.Select(u => (User: u, Result: new TaskCompletionSource<ExchangeLookup>(TaskCreationOptions.RunContinuationsAsynchronously))).ToList();
+            foreach (var (user, result) in items) _prefetched[user] = result.Task;
+            _ = SendAsync(items, cancellationToken);
+        }
+    }
+
     public Task<ExchangeLookup> GetAsync(UserRef user, CancellationToken cancellationToken)
     {
+        if (_prefetched.TryRemove(user, out var ready)) return ready.WaitAsync(cancellationToken);
         var result = new TaskCompletionSource<ExchangeLookup>(TaskCreationOptions.RunContinuationsAsynchronously);
         List<(UserRef, TaskCompletionSource<ExchangeLookup>)>? full = null;
         long generation;

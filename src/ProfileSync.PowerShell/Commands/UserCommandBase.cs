@@ -21,6 +21,10 @@ public abstract class UserCommandBase : PSCmdlet
     protected const string AllSet = "All";
 
     private readonly HashSet<UserRef> _seen = new();
+    /// <summary>Users read from the input but not yet started; their photo metadata is asked for ahead, 20 at a time.</summary>
+    private readonly Queue<UserRef> _waiting = new();
+    private readonly List<UserRef> _notPrefetched = new();
+    private const int LookAhead = 2 * Core.Exchange.GraphPhotoBatch.MaxBatchSize;
     private readonly Dictionary<string, int> _outcomes = new(StringComparer.Ordinal);
     private readonly Stopwatch _clock = new();
     private BoundedWorkQueue<object>? _queue;
@@ -89,6 +93,12 @@ public abstract class UserCommandBase : PSCmdlet
     protected override void EndProcessing()
     {
         if (ParameterSetName == AllSet) SubmitWholeTenant();
+        PrefetchWaiting();
+        while (_waiting.Count > 0)
+        {
+            while (!Queue.HasCapacity) HandleAndReport(Take());
+            StartNext();
+        }
         while (Queue.HasPending) HandleAndReport(Take());
         WriteProgress(new ProgressRecord(1, Activity, "Done") { RecordType = ProgressRecordType.Completed });
         WriteSummary();
@@ -122,9 +132,31 @@ public abstract class UserCommandBase : PSCmdlet
             return;
         }
         if (++_submitted == BulkThreshold) StartLibraryIndex();
-        while (!Queue.HasCapacity) HandleAndReport(Take());
-        Queue.Start(ct => StartUser(user, ct), ex => Unexpected(user, ex));
+        _waiting.Enqueue(user);
+        _notPrefetched.Add(user);
+        if (_notPrefetched.Count >= Core.Exchange.GraphPhotoBatch.MaxBatchSize) PrefetchWaiting();
+        // Start what fits; block only when the read-ahead is full.
+        while (_waiting.Count > 0 && (Queue.HasCapacity || _waiting.Count > LookAhead))
+        {
+            while (!Queue.HasCapacity) HandleAndReport(Take());
+            StartNext();
+        }
         while (Queue.TryTake(out var ready)) HandleAndReport(ready);
+    }
+
+    private void PrefetchWaiting()
+    {
+        if (_notPrefetched.Count == 0) return;
+        Connection.PhotoMetadata.Prefetch(_notPrefetched.ToList(), Queue.Token);
+        _notPrefetched.Clear();
+    }
+
+    private void StartNext()
+    {
+        var user = _waiting.Dequeue();
+        // A user about to start whose batch has not gone out yet is asked for through the batcher as usual.
+        _notPrefetched.Remove(user);
+        Queue.Start(ct => StartUser(user, ct), ex => Unexpected(user, ex));
     }
 
     private Task StartLibraryIndex()
