@@ -170,11 +170,15 @@ public class SharePointPacerTests
     }
 
     [Fact]
-    public void RateLimit_headers_spread_the_remaining_budget_until_reset()
+    public void RateLimit_headers_spread_the_last_of_the_budget_until_reset()
     {
-        var pacer = new SharePointPacer();
-        pacer.Observe(Answer(200, rate: (Remaining: 20, Reset: 10)));
+        var pacer = new SharePointPacer(initialConcurrency: 8);
+        pacer.Observe(Answer(200, rate: (Remaining: 500, Reset: 50)));
+        Assert.Equal(TimeSpan.Zero, pacer.Interval); // plenty left: full speed
+        pacer.Observe(Answer(200, rate: (Remaining: 10, Reset: 5)));
         Assert.Equal(TimeSpan.FromMilliseconds(500), pacer.Interval);
+        pacer.Observe(Answer(200, rate: (Remaining: 0, Reset: 7)));
+        Assert.InRange(pacer.WaitBeforeStart(DateTimeOffset.UtcNow).TotalSeconds, 6, 7.5); // nothing left: wait for the reset
         pacer.Observe(Answer(200));
         Assert.Equal(TimeSpan.Zero, pacer.Interval);
     }

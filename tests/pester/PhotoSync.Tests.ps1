@@ -7,8 +7,7 @@ BeforeAll {
 
 Describe 'Get-PhotoSyncState against the emulator' {
     BeforeAll {
-        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $DemoScenario
-        Connect-TenantEmulator $emu
+        $script:emu = Start-ConnectedEmulator $DemoScenario
         $script:states = @{}
         $script:errors = $null
         $DemoStates.Keys | Get-PhotoSyncState -ErrorAction SilentlyContinue -ErrorVariable script:errors |
@@ -65,8 +64,7 @@ Describe 'Get-PhotoSyncState against the emulator' {
 
 Describe 'Sync-ProfilePhoto -WhatIf' {
     BeforeAll {
-        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $DemoScenario
-        Connect-TenantEmulator $emu
+        $script:emu = Start-ConnectedEmulator $DemoScenario
     }
     AfterAll { Stop-TenantEmulator $emu }
 
@@ -83,8 +81,7 @@ Describe 'Sync-ProfilePhoto -WhatIf' {
 
 Describe 'Sync-ProfilePhoto end to end' {
     BeforeAll {
-        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $DemoScenario
-        Connect-TenantEmulator $emu
+        $script:emu = Start-ConnectedEmulator $DemoScenario
         $script:allUsers = Get-EmulatorUserList $emu
     }
     AfterAll { Stop-TenantEmulator $emu }
@@ -175,8 +172,7 @@ Describe 'Secrets stay secret' {
 
 Describe 'Whole-tenant runs (-All)' {
     BeforeAll {
-        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $DemoScenario
-        Connect-TenantEmulator $emu
+        $script:emu = Start-ConnectedEmulator $DemoScenario
     }
     AfterAll { Stop-TenantEmulator $emu }
 

@@ -23,8 +23,7 @@ BeforeAll {
 
 Describe 'Limits in a whole-tenant run' {
     BeforeAll {
-        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $SlowScenario
-        Connect-TenantEmulator $emu
+        $script:emu = Start-ConnectedEmulator $SlowScenario
     }
     AfterAll { Stop-TenantEmulator $emu }
 

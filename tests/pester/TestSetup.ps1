@@ -32,3 +32,10 @@ function Get-PwshCommandLine {
     if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet' -and (Test-Path $dll)) { return @($process, $dll) }
     @($process)
 }
+
+# A fresh emulator for one Describe block, with ProfileSync connected to it.
+function Start-ConnectedEmulator([string] $Scenario = $DemoScenario) {
+    $emulator = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $Scenario
+    Connect-TenantEmulator $emulator
+    $emulator
+}

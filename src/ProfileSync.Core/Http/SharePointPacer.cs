@@ -4,8 +4,8 @@ namespace ProfileSync.Core.Http;
 /// Paces SharePoint requests to the tenant's budget, which the client cannot know in advance:
 /// - a 429/503 pauses every SharePoint request until its Retry-After (throttled calls still count, so
 ///   hammering only prolongs it) and halves the concurrency;
-/// - RateLimit-Remaining / RateLimit-Reset (sent above 80% of the budget) spread what is left over
-///   the time until reset;
+/// - RateLimit-Remaining / RateLimit-Reset (sent above 80% of the budget): once fewer requests are
+///   left than twice the concurrency, what is left is spread over the time until reset;
 /// - clean answers raise the concurrency again, one step per window of clean answers.
 /// </summary>
 public sealed class SharePointPacer
@@ -74,8 +74,11 @@ public sealed class SharePointPacer
             }
             if (TryHeader(response, "RateLimit-Remaining", out var remaining) && TryHeader(response, "RateLimit-Reset", out var reset))
             {
-                // Spread the rest of the budget over the time until it resets.
-                _interval = remaining <= 0 ? TimeSpan.FromSeconds(Math.Max(1, reset)) : TimeSpan.FromSeconds(Math.Max(0, reset) / remaining);
+                // While much of the budget is left, spend it at full speed (a run that ends within it should not wait);
+                // once little is left, spread the rest over the time until reset rather than run into 429s.
+                _interval = remaining > 2 * Limit ? TimeSpan.Zero
+                    : remaining <= 0 ? TimeSpan.FromSeconds(Math.Max(1, reset))
+                    : TimeSpan.FromSeconds(Math.Max(0, reset) / remaining);
                 if (remaining <= 0 && now + _interval > _pausedUntil) _pausedUntil = now + _interval;
                 return;
             }
