@@ -88,7 +88,9 @@ $rows = foreach ($name in $results.Keys) {
     }
 }
 $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
-$lines = @("| " + (($rows[0].PSObject.Properties.Name) -join ' | ') + " |", "|" + (($rows[0].PSObject.Properties | ForEach-Object { '---' }) -join '|') + "|")
+$header = "| " + (($rows[0].PSObject.Properties.Name) -join ' | ') + " |"
+$separator = "|" + (($rows[0].PSObject.Properties | ForEach-Object { '---' }) -join '|') + "|"
+$lines = @($header, $separator)
 $lines += $rows | ForEach-Object { "| " + (($_.PSObject.Properties.Value) -join ' | ') + " |" }
 New-Item -ItemType Directory -Force (Split-Path $Report) | Out-Null
 @("Benchmark: $users users, $(Get-Date -Format 'yyyy-MM-dd'), $([Environment]::ProcessorCount) cores, $([Runtime.InteropServices.RuntimeInformation]::OSDescription)", '') + $lines | Set-Content $Report
