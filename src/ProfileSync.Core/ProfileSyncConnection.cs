@@ -21,7 +21,6 @@ public sealed class ProfileSyncConnection : IDisposable
         Pipeline = new ServiceHttpPipeline(endpoints, graphToken, sharePointToken, httpOptions, transport);
         Exchange = new ExchangePhotoSource(Pipeline, endpoints);
         PhotoMetadata = new PhotoMetadataBatcher(new GraphPhotoBatch(Pipeline, endpoints));
-        Directory = new MailboxUserDirectory(Pipeline, endpoints);
         SharePoint = new SharePointRestClient(Pipeline, endpoints);
         Library = new UserPhotoLibrary(SharePoint, endpoints.MySiteHost, photoFolder);
         Photos = new PhotoSyncService(Exchange, PhotoMetadata, SharePoint, Library);
@@ -36,8 +35,6 @@ public sealed class ProfileSyncConnection : IDisposable
     public ServiceHttpPipeline Pipeline { get; }
     public ExchangePhotoSource Exchange { get; }
     public PhotoMetadataBatcher PhotoMetadata { get; }
-    /// <summary>A new directory reader for each -All run (it carries the run's total count).</summary>
-    public MailboxUserDirectory Directory { get; }
     public SharePointRestClient SharePoint { get; }
     public UserPhotoLibrary Library { get; }
     public PhotoSyncService Photos { get; }

@@ -223,8 +223,8 @@ public class EmulatorServiceTests
 
         var waits = new List<TimeSpan>();
         using var connection = Connect(emulator, options: new HttpPipelineOptions { Delay = (t, ct) => { lock (waits) waits.Add(t); return Task.Delay(t, ct); } });
-        var infos = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => connection.Exchange.GetPhotoInfoAsync(UserRef.Parse("busy@contoso.com"), CancellationToken.None)));
-        Assert.All(infos, i => Assert.Equal(Exchange.ExchangePhotoStatus.Found, i.Status));
+        var photos = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => connection.Exchange.GetPhotoBytesAsync(UserRef.Parse("busy@contoso.com"), CancellationToken.None)));
+        Assert.All(photos, p => Assert.NotNull(p));
         Assert.NotEmpty(waits);
         Assert.All(waits, w => Assert.Equal(TimeSpan.FromSeconds(1), w));
     }

@@ -24,8 +24,8 @@ public sealed record ExchangePhotoInfo(
 }
 
 /// <summary>
-/// Reads Exchange photos through the Microsoft Graph SDK, and owns the reading of Graph's answers:
-/// the several "no photo" shapes, the unknown-user answer, and throttling.
+/// Downloads Exchange photos through the Microsoft Graph SDK, and owns the reading of Graph's photo
+/// answers for both this and the batch path: the several "no photo" shapes, the unknown user, failures.
 /// </summary>
 public sealed class ExchangePhotoSource
 {
@@ -41,20 +41,6 @@ public sealed class ExchangePhotoSource
     {
         // The pipeline adds the bearer token by host, so the SDK itself is given no credential.
         _graph = new GraphServiceClient(pipeline.Client, new AnonymousAuthenticationProvider(), endpoints.GraphBaseUrl);
-    }
-
-    public async Task<ExchangePhotoInfo> GetPhotoInfoAsync(UserRef user, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var photo = await _graph.Users[user.UserPrincipalName].Photo.GetAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (photo is null) return ExchangePhotoInfo.None("Graph returned no photo metadata.");
-            return FromMetadata(Additional(photo.AdditionalData, "@odata.mediaContentType"), Additional(photo.AdditionalData, "@odata.mediaEtag"), photo.Width, photo.Height);
-        }
-        catch (ApiException error)
-        {
-            return Classify(user, error, "reading photo metadata");
-        }
     }
 
     /// <summary>The largest photo Exchange holds. Null when the photo went away since the metadata was read.</summary>
@@ -120,7 +106,4 @@ public sealed class ExchangePhotoSource
     }
 
     private static string Code(ApiException error) => (error as ODataError)?.Error?.Code ?? "";
-
-    private static string? Additional(IDictionary<string, object>? data, string key) =>
-        data is not null && data.TryGetValue(key, out var value) ? value?.ToString() : null;
 }
