@@ -19,7 +19,7 @@ public sealed class UserCheck
 }
 
 /// <summary>Options of one run.</summary>
-public sealed class SyncOptions
+public sealed record SyncOptions
 {
     public ThumbnailSizes Sizes { get; init; } = ThumbnailSizes.Default;
     public ImageLimits Limits { get; init; } = ImageLimits.Default;
@@ -27,6 +27,9 @@ public sealed class SyncOptions
     public bool Force { get; init; }
     /// <summary>For bulk runs: the library's file list, so checks confirm named thumbnails without downloading them.</summary>
     public LibraryIndex? Index { get; init; }
+
+    /// <summary>Whether a sync writes this user: it differs or misses in SharePoint, or -Force and it is in sync.</summary>
+    public bool WouldWrite(PhotoSyncState state) => state.NeedsSync || (Force && state.State == PhotoState.InSync);
 }
 
 /// <summary>
@@ -169,14 +172,7 @@ public sealed class PhotoSyncService
     public async Task<PhotoSyncResult> SyncAsync(UserCheck check, SyncOptions options, CancellationToken cancellationToken)
     {
         var before = check.State;
-        var needs = before.NeedsSync || (options.Force && before.State == PhotoState.InSync);
-        if (!needs)
-            return new PhotoSyncResult
-            {
-                UserPrincipalName = before.UserPrincipalName, Action = before.State == PhotoState.Error ? SyncAction.Failed : SyncAction.Skipped,
-                StateBefore = before.State, PictureUrl = before.SharePointPictureUrl, Reason = before.Reason, Check = before,
-                Error = before.State == PhotoState.Error ? before.Reason : null, ErrorId = before.ErrorId,
-            };
+        if (!options.WouldWrite(before)) return NotWritten(before);
         try
         {
             var bytes = check.ExchangeBytes ?? await _exchange.GetPhotoBytesAsync(check.User, cancellationToken).ConfigureAwait(false);
@@ -223,6 +219,14 @@ public sealed class PhotoSyncService
             };
         }
     }
+
+    /// <summary>The result for a user a sync does not write: Skipped, or Failed when its check failed. No request.</summary>
+    public static PhotoSyncResult NotWritten(PhotoSyncState before) => new()
+    {
+        UserPrincipalName = before.UserPrincipalName, Action = before.State == PhotoState.Error ? SyncAction.Failed : SyncAction.Skipped,
+        StateBefore = before.State, PictureUrl = before.SharePointPictureUrl, Reason = before.Reason, Check = before,
+        Error = before.State == PhotoState.Error ? before.Reason : null, ErrorId = before.ErrorId,
+    };
 
     /// <summary>
     /// Where to write and under which base name: the folder of the user's current thumbnails when
@@ -277,7 +281,11 @@ public sealed class PhotoSyncService
     }
 
     private static UserCheck Failed(UserRef user, string errorId, string message, ExchangePhotoInfo? exchange, SharePointProfile? profile) =>
-        new(user, new PhotoSyncState
+        new(user, ErrorState(user, errorId, message, exchange, profile));
+
+    /// <summary>The one way an Error state is built, with whatever was read before the failure.</summary>
+    public static PhotoSyncState ErrorState(UserRef user, string errorId, string message, ExchangePhotoInfo? exchange = null, SharePointProfile? profile = null) =>
+        new()
         {
             UserPrincipalName = user.UserPrincipalName,
             State = PhotoState.Error,
@@ -289,7 +297,7 @@ public sealed class PhotoSyncService
             ExchangePhotoContentType = exchange?.ContentType,
             SharePointPictureUrl = profile?.PictureUrl,
             SharePointPlaceholderState = profile?.PlaceholderState,
-        });
+        };
 
     private static string SafeHost(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.Host : "not an absolute URL";
 }

@@ -81,11 +81,9 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase
     private void HandleCheck(UserCheck check)
     {
         var state = check.State;
-        var write = state.NeedsSync || (Force && state.State == PhotoState.InSync);
-        if (!write)
+        if (!Options.WouldWrite(state))
         {
-            // Nothing to write: the service turns the check into Skipped (or Failed) without a request.
-            Handle(Connection.Photos.SyncAsync(check, Options, CancellationToken.None).GetAwaiter().GetResult());
+            Handle(PhotoSyncService.NotWritten(state));
             return;
         }
         var action = $"Write the Exchange photo to the SharePoint profile ({state.State}: {state.Reason})";

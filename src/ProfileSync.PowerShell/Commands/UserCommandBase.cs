@@ -68,7 +68,7 @@ public abstract class UserCommandBase : PSCmdlet
         var c = Connection.Counters;
         _countersAtStart = (c.GraphRequests, c.SharePointRequests, c.GraphThrottled, c.SharePointThrottled);
         _queue = new BoundedWorkQueue<object>(ThrottleLimit, CancellationToken.None);
-        Options = new SyncOptions { Sizes = Options.Sizes, Limits = Options.Limits, Force = Options.Force, Index = new Core.SharePoint.LibraryIndex() };
+        Options = Options with { Index = new Core.SharePoint.LibraryIndex() };
         _clock.Start();
     }
 
@@ -258,13 +258,9 @@ public abstract class UserCommandBase : PSCmdlet
         WriteError(ErrorRecords.For(id, $"{state.UserPrincipalName}: {state.Reason}", state.UserPrincipalName, ErrorRecords.RecommendedActionFor(id)));
     }
 
-    protected static PhotoSyncState UnexpectedState(UserRef user, Exception ex) => new()
-    {
-        UserPrincipalName = user.UserPrincipalName,
-        State = PhotoState.Error,
-        ErrorId = ex is ProfileSyncException p ? p.ErrorId : ErrorIds.CheckFailed,
-        Reason = ex is OperationCanceledException ? "The run was stopped before this user was checked." : $"{ex.GetType().Name}: {ex.Message}",
-    };
+    protected static PhotoSyncState UnexpectedState(UserRef user, Exception ex) =>
+        PhotoSyncService.ErrorState(user, ex is ProfileSyncException p ? p.ErrorId : ErrorIds.CheckFailed,
+            ex is OperationCanceledException ? "The run was stopped before this user was checked." : $"{ex.GetType().Name}: {ex.Message}");
 }
 
 /// <summary>What a bulk run did, written to the information stream (tags ProfileSync, Summary) and as verbose text.</summary>
