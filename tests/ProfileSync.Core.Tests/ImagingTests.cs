@@ -84,6 +84,25 @@ public class ImagingTests
     }
 
     [Fact]
+    public void A_jpeg_decodes_no_larger_than_asked_but_never_below_it_and_other_formats_at_full_size()
+    {
+        var jpeg = TestImages.Portrait(3);
+        using (var small = PhotoDecoder.DecodeSquare(jpeg, ImageLimits.Default, "photo", minSide: 64))
+        {
+            Assert.InRange(small.Width, 64, 647);
+            Assert.Equal(small.Width, small.Height);
+        }
+        using (var medium = PhotoDecoder.DecodeSquare(jpeg, ImageLimits.Default, "photo", minSide: 200))
+            Assert.InRange(medium.Width, 200, 647);
+        using (var full = PhotoDecoder.DecodeSquare(jpeg, ImageLimits.Default, "photo"))
+            Assert.Equal(648, full.Width);
+        var png = TestImages.Solid(300, 300, SKColors.Teal);
+        using (var pngSquare = PhotoDecoder.DecodeSquare(png, ImageLimits.Default, "photo", minSide: 64))
+            Assert.Equal(300, pngSquare.Width);
+        Assert.Equal(300, PhotoDecoder.SquareSide(TestImages.Solid(300, 500, SKColors.Teal), ImageLimits.Default, "photo"));
+    }
+
+    [Fact]
     public void Bytes_that_are_not_an_image_are_refused_with_PhotoUnreadable()
     {
         var ex = Assert.Throws<ProfileSyncException>(() => PhotoDecoder.DecodeSquare("<html>not a photo</html>"u8.ToArray(), ImageLimits.Default, "Exchange photo"));

@@ -55,7 +55,7 @@ public sealed class Scenario
             var user = new ScenarioUser
             {
                 Upn = upn,
-                Photo = kind is SharePointSeed.NoExchangePhoto ? null : new PhotoSpec { Seed = Population.Seed + i },
+                Photo = kind is SharePointSeed.NoExchangePhoto ? null : new PhotoSpec { Seed = Population.Seed + i, Width = Population.PhotoSize, Height = Population.PhotoSize },
                 NoPhoto = kind is SharePointSeed.NoExchangePhoto ? "ImageNotFound" : null,
                 SharePoint = kind is SharePointSeed.NoExchangePhoto ? SharePointSeed.None : kind,
             };
@@ -71,6 +71,8 @@ public sealed class Population
     public int Seed { get; set; } = 1000;
     /// <summary>SharePoint seed kinds, assigned round-robin (see <see cref="SharePointSeed"/>).</summary>
     public List<string> Mix { get; set; } = new();
+    /// <summary>Side of the generated Exchange photos; smaller ones make large test tenants cheap to emulate.</summary>
+    public int PhotoSize { get; set; } = 648;
 }
 
 public sealed class ScenarioUser

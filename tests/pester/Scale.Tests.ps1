@@ -79,3 +79,45 @@ Describe 'Stopping a sync midway (Ctrl+C)' {
         $ps.Dispose()
     }
 }
+
+Describe 'Memory over a whole tenant' {
+    BeforeAll {
+        # One check run over N emulated users in its own process (so its peak working set is its own),
+        # through the benchmark's runner. Small photos keep the emulator cheap; the mix still makes the
+        # module download, decode and fingerprint one user in four.
+        function Measure-CheckRun([int] $Users) {
+            $scenario = Join-Path $TestDrive "memory-$Users.json"
+            @{
+                tenant     = 'contoso'; latencyMs = 0
+                population = @{
+                    count = $Users; upnFormat = 'user{0:000000}@contoso.com'; seed = 11; photoSize = 120
+                    mix   = @('none', 'no-exchange-photo', 'missing-file', 'placeholder-with-url', 'synced-by-sharepoint', 'none', 'stale', 'missing-file')
+                }
+            } | ConvertTo-Json -Depth 4 | Set-Content $scenario
+            $emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $scenario
+            try {
+                $env:PROFILESYNC_BENCH_GRAPH = $emu.Graph; $env:PROFILESYNC_BENCH_MYSITE = $emu.MySite; $env:PROFILESYNC_BENCH_ADMIN = $emu.Admin
+                $env:PROFILESYNC_BENCH_GRAPHTOKEN = $emu.GraphToken; $env:PROFILESYNC_BENCH_SPOTOKEN = $emu.SharePointToken
+                $pwsh = Get-PwshCommandLine
+                $line = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -OutputFormat Text `
+                    -File (Join-Path $RepoRoot 'tests/bench/RunOne.ps1') -Kind ProfileSync -Mode Check -ModulePath $ModulePath | Select-Object -Last 1
+                $line | Should -Match '^\{' -Because "the run over $Users users finishes: $line"
+                $line | ConvertFrom-Json
+            }
+            finally {
+                foreach ($name in 'GRAPH', 'MYSITE', 'ADMIN', 'GRAPHTOKEN', 'SPOTOKEN') { Remove-Item "env:PROFILESYNC_BENCH_$name" -ErrorAction SilentlyContinue }
+                Stop-TenantEmulator $emu
+            }
+        }
+    }
+
+    It 'peaks over 20,000 users within 1.25 times its peak over 2,000' {
+        $small = Measure-CheckRun 2000
+        $large = Measure-CheckRun 20000
+        Write-Host ("    peak working set: 2,000 users {0} MB ({1:0.0} s), 20,000 users {2} MB ({3:0.0} s), ratio {4:0.00}" -f `
+                $small.PeakMB, $small.Seconds, $large.PeakMB, $large.Seconds, ($large.PeakMB / $small.PeakMB))
+        ($large.Outcomes.PSObject.Properties.Value | Measure-Object -Sum).Sum | Should -Be 20000 -Because 'every user was checked'
+        ($small.Outcomes.PSObject.Properties.Value | Measure-Object -Sum).Sum | Should -Be 2000
+        $large.PeakMB | Should -BeLessOrEqual (1.25 * $small.PeakMB)
+    }
+}

@@ -20,27 +20,46 @@ public sealed class ImageLimits
 /// </summary>
 public static class PhotoDecoder
 {
-    public static SKBitmap DecodeSquare(byte[] bytes, ImageLimits limits, string what)
+    /// <param name="minSide">
+    /// When above 0, the decoder may hand back a smaller picture whose shorter side is still at least
+    /// this (JPEG decodes at 1/8 steps): a fingerprint or a 200-pixel thumbnail needs no 648-pixel
+    /// decode, and the smaller pixel buffer keeps a long run's memory and CPU down.
+    /// </param>
+    public static SKBitmap DecodeSquare(byte[] bytes, ImageLimits limits, string what, int minSide = 0)
     {
-        using var upright = DecodeUpright(bytes, limits, what);
+        using var upright = DecodeUpright(bytes, limits, what, minSide);
         return CropSquare(upright);
     }
 
-    public static SKBitmap DecodeUpright(byte[] bytes, ImageLimits limits, string what)
+    /// <summary>The side of the square a photo gives (its shorter side), from the header alone.</summary>
+    public static int SquareSide(byte[] bytes, ImageLimits limits, string what)
     {
-        if (bytes.Length == 0) throw Unreadable(what, "it is empty");
-        if (bytes.Length > limits.MaxBytes) throw Unreadable(what, $"it is {bytes.Length / 1024 / 1024} MB, over the {limits.MaxBytes / 1024 / 1024} MB limit");
         using var data = SKData.CreateCopy(bytes);
-        using var codec = SKCodec.Create(data);
-        if (codec is null) throw Unreadable(what, "it is not an image in a format ProfileSync reads (JPEG, PNG, GIF, BMP, WebP)");
-        var info = codec.Info;
-        if (info.Width <= 0 || info.Height <= 0) throw Unreadable(what, "its header declares no size");
-        if ((long)info.Width * info.Height > limits.MaxPixels)
-            throw Unreadable(what, $"its header declares {info.Width}x{info.Height} pixels, over the limit of {limits.MaxPixels:N0}");
+        using var codec = OpenChecked(data, bytes.Length, limits, what);
+        return Math.Min(codec.Info.Width, codec.Info.Height);
+    }
 
-        var target = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb());
+    public static SKBitmap DecodeUpright(byte[] bytes, ImageLimits limits, string what, int minSide = 0)
+    {
+        using var data = SKData.CreateCopy(bytes);
+        using var codec = OpenChecked(data, bytes.Length, limits, what);
+        var info = codec.Info;
+        var (width, height) = (info.Width, info.Height);
+        var shorter = Math.Min(width, height);
+        if (minSide > 0 && minSide < shorter)
+        {
+            // Ask a little above the need: the codec rounds to the scales it supports, and is checked after.
+            var scaled = codec.GetScaledDimensions(Math.Min(1f, 1.15f * minSide / shorter));
+            if (Math.Min(scaled.Width, scaled.Height) >= minSide) (width, height) = (scaled.Width, scaled.Height);
+        }
+        var target = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb());
         var raw = new SKBitmap(target);
         var result = codec.GetPixels(target, raw.GetPixels());
+        if (result is SKCodecResult.InvalidScale && (width, height) != (info.Width, info.Height))
+        {
+            raw.Dispose();
+            return DecodeUpright(bytes, limits, what);
+        }
         if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
         {
             raw.Dispose();
@@ -54,6 +73,22 @@ public static class PhotoDecoder
         var origin = codec.EncodedOrigin;
         if (origin == SKEncodedOrigin.TopLeft) return raw;
         using (raw) return Orient(raw, origin);
+    }
+
+    /// <summary>Opens a codec after the checks that need no pixels: length, format, declared size.</summary>
+    private static SKCodec OpenChecked(SKData data, int length, ImageLimits limits, string what)
+    {
+        if (length == 0) throw Unreadable(what, "it is empty");
+        if (length > limits.MaxBytes) throw Unreadable(what, $"it is {length / 1024 / 1024} MB, over the {limits.MaxBytes / 1024 / 1024} MB limit");
+        var codec = SKCodec.Create(data);
+        if (codec is null) throw Unreadable(what, "it is not an image in a format ProfileSync reads (JPEG, PNG, GIF, BMP, WebP)");
+        var info = codec.Info;
+        string? refusal = info.Width <= 0 || info.Height <= 0 ? "its header declares no size"
+            : (long)info.Width * info.Height > limits.MaxPixels ? $"its header declares {info.Width}x{info.Height} pixels, over the limit of {limits.MaxPixels:N0}"
+            : null;
+        if (refusal is null) return codec;
+        codec.Dispose();
+        throw Unreadable(what, refusal);
     }
 
     /// <summary>Applies one of the eight EXIF orientations so the photo stands upright.</summary>

@@ -17,6 +17,7 @@ public sealed class PhotoFingerprint
 {
     public const int MaxGrid = 32;
     public const int MinGrid = 8;
+    private const int DecodeCellPixels = 8;
 
     /// <summary>Distances at or below this are the same photo (see the class comment).</summary>
     public const double SamePhotoThreshold = 10.0;
@@ -54,9 +55,11 @@ public sealed class PhotoFingerprint
     /// <summary>Decodes both photos (untrusted bytes) and measures how far apart they are.</summary>
     public static double Distance(byte[] source, byte[] target, ImageLimits limits, string sourceName, string targetName)
     {
-        using var a = PhotoDecoder.DecodeSquare(source, limits, sourceName);
-        using var b = PhotoDecoder.DecodeSquare(target, limits, targetName);
-        var grid = GridFor(Math.Min(a.Width, b.Width));
+        // The grid follows the photos' own sizes (from their headers); each is then decoded no larger
+        // than the grid needs (8 pixels a cell), which the mipmapped resize turns into the same cells.
+        var grid = GridFor(Math.Min(PhotoDecoder.SquareSide(source, limits, sourceName), PhotoDecoder.SquareSide(target, limits, targetName)));
+        using var a = PhotoDecoder.DecodeSquare(source, limits, sourceName, grid * DecodeCellPixels);
+        using var b = PhotoDecoder.DecodeSquare(target, limits, targetName, grid * DecodeCellPixels);
         return Of(a, grid).DistanceTo(Of(b, grid));
     }
 

@@ -26,7 +26,7 @@ public static class ThumbnailMaker
 
     public static ThumbnailSet Make(byte[] photo, PhotoIdentity identity, ThumbnailSizes sizes, ImageLimits limits)
     {
-        using var square = PhotoDecoder.DecodeSquare(photo, limits, "Exchange photo");
+        using var square = PhotoDecoder.DecodeSquare(photo, limits, "Exchange photo", sizes.Large);
         return Make(square, identity, sizes);
     }
 

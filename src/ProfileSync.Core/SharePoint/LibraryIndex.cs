@@ -10,13 +10,13 @@ namespace ProfileSync.Core.SharePoint;
 /// </summary>
 public sealed class LibraryIndex
 {
-    private readonly HashSet<string> _files = new(StringComparer.OrdinalIgnoreCase);
+    private readonly CompactKeySet _files = new();
     private readonly object _gate = new();
     private Task? _loading;
 
     public bool IsReady { get; private set; }
     public string? LoadError { get; private set; }
-    public int Count { get { lock (_gate) return _files.Count; } }
+    public int Count => _files.Count;
 
     /// <summary>Starts loading in the background (once); checks go on meanwhile.</summary>
     public Task StartLoading(SharePointRestClient sharePoint, string libraryUrl, CancellationToken cancellationToken)
@@ -28,9 +28,8 @@ public sealed class LibraryIndex
     {
         try
         {
-            var files = new List<string>();
-            await foreach (var file in sharePoint.ListLibraryFilesAsync(libraryUrl, cancellationToken).ConfigureAwait(false)) files.Add(file);
-            lock (_gate) foreach (var f in files) _files.Add(f);
+            // Kept as digests: the listing of a 100,000-user library costs a few MB, not its names.
+            await foreach (var file in sharePoint.ListLibraryFilesAsync(libraryUrl, cancellationToken).ConfigureAwait(false)) _files.Add(file);
             IsReady = true;
         }
         catch (ProfileSyncException ex)
@@ -46,9 +45,9 @@ public sealed class LibraryIndex
     public bool? Contains(string serverRelativePath)
     {
         if (!IsReady) return null;
-        lock (_gate) return _files.Contains(serverRelativePath);
+        return _files.Contains(serverRelativePath);
     }
 
-    internal void Added(string serverRelativePath) { lock (_gate) _files.Add(serverRelativePath); }
-    internal void Removed(string serverRelativePath) { lock (_gate) _files.Remove(serverRelativePath); }
+    internal void Added(string serverRelativePath) => _files.Add(serverRelativePath);
+    internal void Removed(string serverRelativePath) => _files.Remove(serverRelativePath);
 }

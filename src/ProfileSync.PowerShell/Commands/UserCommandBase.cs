@@ -20,7 +20,7 @@ public abstract class UserCommandBase : PSCmdlet
     protected const string ByUserSet = "ByUser";
     protected const string AllSet = "All";
 
-    private readonly HashSet<UserRef> _seen = new();
+    private readonly CompactKeySet _seen = new();
     /// <summary>Users read from the input but not yet started; their photo metadata is asked for ahead, 20 at a time.</summary>
     private readonly Queue<UserRef> _waiting = new();
     private readonly List<UserRef> _notPrefetched = new();
@@ -126,7 +126,7 @@ public abstract class UserCommandBase : PSCmdlet
 
     private void Submit(UserRef user)
     {
-        if (!_seen.Add(user))
+        if (!_seen.Add(user.UserPrincipalName))
         {
             WriteVerbose($"{user}: already in this run; handled once.");
             return;
