@@ -1,6 +1,8 @@
 @{
     RootModule           = 'ProfileSync.dll'
-    ModuleVersion        = '0.1.0'
+    # Imported first: sets up the private load context of ProfileSync's dependencies.
+    NestedModules        = @('ProfileSync.Loader.dll')
+    ModuleVersion        = '0.2.0'
     GUID                 = '5d3c8f7e-2b1a-4c6d-9e8f-0a1b2c3d4e5f'
     Author               = 'ProfileSync contributors'
     CompanyName          = 'ProfileSync'
@@ -8,7 +10,7 @@
     Description          = 'Makes SharePoint Online show the same profile photo as Exchange Online: compares the two photos per user and pushes only what differs.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
-    CmdletsToExport      = @('Connect-ProfileSync', 'Get-PhotoSyncState', 'Sync-ProfilePhoto')
+    CmdletsToExport      = @('Connect-ProfileSync', 'Disconnect-ProfileSync', 'Get-ProfileSyncConnection', 'Get-PhotoSyncState', 'Sync-ProfilePhoto')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
@@ -18,7 +20,7 @@
             Tags         = @('SharePoint', 'SharePointOnline', 'Exchange', 'ExchangeOnline', 'Microsoft365', 'ProfilePhoto', 'UserProfile', 'Graph')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
             ProjectUri   = 'https://github.com/profilesync/profilesync'
-            ReleaseNotes = '0.1.0: Get-PhotoSyncState and Sync-ProfilePhoto with pre-acquired tokens.'
+            ReleaseNotes = '0.2.0: sign-in by browser, device code, certificate and managed identity in every Microsoft 365 cloud; dependencies isolated in their own load context; whole-tenant runs with flat memory. 0.1.0: Get-PhotoSyncState and Sync-ProfilePhoto with pre-acquired tokens.'
         }
     }
 }

@@ -42,10 +42,14 @@ function Invoke-Build {
     Invoke-Native 'Publishing the module' {
         dotnet publish (Join-Path $root 'src/ProfileSync.PowerShell/ProfileSync.PowerShell.csproj') -c $Configuration -o $moduleOut --nologo -v quiet
     }
-    Copy-Item (Join-Path $root 'ProfileSync.psd1') $moduleOut
-    Copy-Item (Join-Path $root 'module/*') $moduleOut -Recurse
     # Build-time leftovers that are no part of a module.
     Get-ChildItem $moduleOut -Include '*.pdb', '*.deps.json' -Recurse | Remove-Item -Force
+    # Only the cmdlet assembly and its loader stay at the top, in PowerShell's default load context; the core and every
+    # third-party assembly (and SkiaSharp's native runtimes) go where only the module's private context looks.
+    $dependencies = New-Item -ItemType Directory (Join-Path $moduleOut 'dependencies')
+    Get-ChildItem $moduleOut -Exclude 'ProfileSync.dll', 'ProfileSync.Loader.dll', 'dependencies' | Move-Item -Destination $dependencies
+    Copy-Item (Join-Path $root 'ProfileSync.psd1') $moduleOut
+    Copy-Item (Join-Path $root 'module/*') $moduleOut -Recurse
     Write-Host "Building the tenant emulator into $emulatorOut"
     Invoke-Native 'Building the emulator' {
         dotnet build (Join-Path $root 'tests/ProfileSync.TenantEmulator/ProfileSync.TenantEmulator.csproj') -c $Configuration -o $emulatorOut --nologo -v quiet

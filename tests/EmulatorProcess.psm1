@@ -30,6 +30,8 @@ function Start-TenantEmulator {
         Control         = [uri]$info.control
         GraphToken      = $info.graphToken
         SharePointToken = $info.sharePointToken
+        IdentityEndpoint = $info.identityEndpoint
+        IdentityHeader  = $info.identityHeader
         Users           = $info.users
     }
 }

@@ -1,6 +1,7 @@
 using ProfileSync.Core.Exchange;
 using ProfileSync.Core.Http;
 using ProfileSync.Core.SharePoint;
+using ProfileSync.Core.SignIn;
 using ProfileSync.Core.Sync;
 
 namespace ProfileSync.Core;
@@ -16,6 +17,8 @@ public sealed class ProfileSyncConnection : IDisposable
     {
         Endpoints = endpoints;
         AuthenticationMethod = authenticationMethod;
+        GraphToken = graphToken;
+        SharePointToken = sharePointToken;
         GraphTokenDescription = graphToken.Description;
         SharePointTokenDescription = sharePointToken.Description;
         Pipeline = new ServiceHttpPipeline(endpoints, graphToken, sharePointToken, httpOptions, transport);
@@ -27,7 +30,42 @@ public sealed class ProfileSyncConnection : IDisposable
         ConnectedAt = DateTimeOffset.UtcNow;
     }
 
+    /// <summary>
+    /// A connection for a sign-in method: pre-acquired tokens as given, else one Azure.Identity
+    /// credential shared by both services (a delegated sign-in happens once) with a token source per
+    /// service scope. Nothing is requested until <see cref="SignInAsync"/>.
+    /// </summary>
+    public static ProfileSyncConnection Create(ServiceEndpoints endpoints, SignInRequest request, string? photoFolder = null, TimeProvider? clock = null)
+    {
+        if (request.Method == SignInMethod.AccessToken)
+            return new ProfileSyncConnection(endpoints,
+                new PreAcquiredTokenSource(request.GraphAccessToken ?? throw new ArgumentException("-GraphAccessToken is needed.")),
+                new PreAcquiredTokenSource(request.SharePointAccessToken ?? throw new ArgumentException("-SharePointAccessToken is needed.")),
+                request.Description, photoFolder);
+        var tenantId = string.IsNullOrWhiteSpace(request.TenantId) ? endpoints.DefaultTenantId : request.TenantId.Trim();
+        var credential = CredentialFactory.Create(request, endpoints.Cloud, tenantId);
+        return new ProfileSyncConnection(endpoints,
+            new CredentialTokenSource(credential, endpoints.GraphScope, request.Description, clock),
+            new CredentialTokenSource(credential, endpoints.SharePointScope, request.Description, clock),
+            request.Description, photoFolder)
+        {
+            TenantId = request.Method == SignInMethod.ManagedIdentity ? null : tenantId,
+            ClientId = request.Method == SignInMethod.ManagedIdentity ? request.ManagedIdentityClientId : request.ClientId,
+        };
+    }
+
+    /// <summary>Gets both services' tokens now, so a sign-in prompt or a wrong credential shows at connect time, not mid-run.</summary>
+    public async Task SignInAsync(CancellationToken cancellationToken)
+    {
+        await GraphToken.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        await SharePointToken.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public ServiceEndpoints Endpoints { get; }
+    public IAccessTokenSource GraphToken { get; }
+    public IAccessTokenSource SharePointToken { get; }
+    public string? TenantId { get; private init; }
+    public string? ClientId { get; private init; }
     public string AuthenticationMethod { get; }
     public string GraphTokenDescription { get; }
     public string SharePointTokenDescription { get; }
@@ -40,7 +78,13 @@ public sealed class ProfileSyncConnection : IDisposable
     public PhotoSyncService Photos { get; }
     public RequestCounters Counters => Pipeline.Counters;
 
-    public void Dispose() => Pipeline.Dispose();
+    public bool IsDisposed { get; private set; }
+
+    public void Dispose()
+    {
+        IsDisposed = true;
+        Pipeline.Dispose();
+    }
 
     public override string ToString() => $"ProfileSync connection to {Endpoints.TenantName} ({AuthenticationMethod})";
 }

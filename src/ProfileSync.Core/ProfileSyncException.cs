@@ -34,6 +34,8 @@ public sealed class ProfileSyncException : Exception
     /// <summary>The service's own error code (e.g. ImageNotFound, -2147024894).</summary>
     public string? ServiceErrorCode { get; init; }
     public string? RecommendedAction { get; init; }
+    /// <summary>The same failure would meet every user (a rejected token, a missing permission): the cmdlet stops the run with one error.</summary>
+    public bool StopsRun { get; init; }
 }
 
 /// <summary>The ErrorIds ProfileSync writes. Stable: scripts may match on them.</summary>
@@ -54,4 +56,5 @@ public static class ErrorIds
     public const string CheckFailed = "CheckFailed";
     public const string InvalidParameter = "InvalidParameter";
     public const string ServiceUnreachable = "ServiceUnreachable";
+    public const string SignInFailed = "SignInFailed";
 }

@@ -1,16 +1,14 @@
 using System.Management.Automation;
-using ProfileSync.Core.Imaging;
 
 namespace ProfileSync.PowerShell;
 
-/// <summary>Runs on Import-Module: points SkiaSharp at the native library shipped in the module folder.</summary>
+/// <summary>
+/// Runs on Import-Module, after ProfileSync.Loader (a nested module) has set up the private load
+/// context: points SkiaSharp at its native library in the module's dependencies folder.
+/// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
-    public void OnImport()
-    {
-        var folder = Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)!;
-        SkiaNativeLibrary.UseFolder(folder);
-    }
+    public void OnImport() => Core.Imaging.SkiaNativeLibrary.UseFolder(Loader.DependencyLoadContext.Folder);
 
     public void OnRemove(PSModuleInfo module) => ProfileSyncSession.Disconnect();
 }
@@ -26,4 +24,11 @@ public static class ProfileSyncSession
         Interlocked.Exchange(ref _current, connection)?.Dispose();
 
     public static void Disconnect() => Interlocked.Exchange(ref _current, null)?.Dispose();
+
+    /// <summary>Ends one connection; when it is the current one, the session has none afterwards.</summary>
+    public static void Disconnect(ProfileSync.Core.ProfileSyncConnection connection)
+    {
+        Interlocked.CompareExchange(ref _current, null, connection);
+        connection.Dispose();
+    }
 }

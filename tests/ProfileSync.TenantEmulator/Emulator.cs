@@ -26,11 +26,15 @@ public sealed class Emulator : IAsyncDisposable
     private Emulator(Scenario scenario)
     {
         State = new TenantState(scenario);
+        Identity = new IdentityEndpoint(scenario);
         GraphToken = scenario.GraphToken ?? "graph-" + RandomToken();
         SharePointToken = scenario.SharePointToken ?? "spo-" + RandomToken();
     }
 
     public TenantState State { get; }
+    public IdentityEndpoint Identity { get; }
+    /// <summary>IDENTITY_ENDPOINT for Azure.Identity's managed identity credential.</summary>
+    public Uri IdentityUrl { get; private set; } = null!;
     public Scenario Scenario => State.Scenario;
     public string GraphToken { get; }
     public string SharePointToken { get; }
@@ -47,6 +51,9 @@ public sealed class Emulator : IAsyncDisposable
         emulator.MySiteUrl = await emulator.StartHostAsync("mysite", ctx => emulator.HandleSharePointAsync(ctx, admin: false));
         emulator.AdminUrl = await emulator.StartHostAsync("admin", ctx => emulator.HandleSharePointAsync(ctx, admin: true));
         emulator.ControlUrl = await emulator.StartHostAsync("control", emulator.HandleControlAsync);
+        var identityRoot = await emulator.StartHostAsync("identity", ctx => emulator.Identity.HandleAsync(ctx,
+            status => emulator.State.Log("identity", ctx.Request.Method, RawTarget(ctx), status, true, false, ctx.Request.Headers.UserAgent.ToString())));
+        emulator.IdentityUrl = new Uri(identityRoot, "msi/token");
         emulator.State.BindMySiteOrigin(emulator.MySiteUrl.GetLeftPart(UriPartial.Authority));
         return emulator;
     }
@@ -84,13 +91,37 @@ public sealed class Emulator : IAsyncDisposable
 
     private static string RawTarget(HttpContext ctx) => ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? ctx.Request.Path + ctx.Request.QueryString;
 
-    private (bool Ok, bool OtherToken) CheckToken(HttpContext ctx, string expected, string other)
+    private const string RightsKey = "rights";
+
+    /// <summary>
+    /// Whether the bearer token is good for this service: the scenario's static token (all rights), or
+    /// one the identity endpoint issued for this service's resource and not yet expired. OtherToken:
+    /// the request carried the other service's token (a leak the tests look for).
+    /// </summary>
+    private (bool Ok, bool OtherToken, string? Refusal) CheckToken(HttpContext ctx, string expected, string other, string audience)
     {
         var header = ctx.Request.Headers.Authorization.ToString();
         var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
-        return (token is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(expected)),
-            token is not null && token == other);
+        if (token is null) return (false, false, null);
+        if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(expected)))
+        {
+            ctx.Items[RightsKey] = TokenRights.All;
+            return (true, false, null);
+        }
+        var (rights, refusal) = Identity.Check(token, audience);
+        if (rights is not null)
+        {
+            ctx.Items[RightsKey] = rights;
+            return (true, false, null);
+        }
+        var otherAudience = audience == GraphAudience ? SharePointAudience : GraphAudience;
+        return (false, token == other || Identity.Check(token, otherAudience).Rights is not null, refusal);
     }
+
+    private static TokenRights Rights(HttpContext ctx) => ctx.Items[RightsKey] as TokenRights ?? TokenRights.All;
+
+    public const string GraphAudience = "https://graph.microsoft.com";
+    private string SharePointAudience => $"https://{Scenario.Tenant}.sharepoint.com";
 
     private static async Task WriteJsonAsync(HttpContext ctx, int status, object body, string contentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
     {
@@ -104,14 +135,14 @@ public sealed class Emulator : IAsyncDisposable
     private async Task HandleGraphAsync(HttpContext ctx)
     {
         var target = RawTarget(ctx);
-        var (ok, other) = CheckToken(ctx, GraphToken, SharePointToken);
+        var (ok, other, refusal) = CheckToken(ctx, GraphToken, SharePointToken, GraphAudience);
         var counted = CountBytes(ctx);
         try
         {
             if (!ok)
             {
                 if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
-                await GraphErrorAsync(ctx, 401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
+                await GraphErrorAsync(ctx, 401, "InvalidAuthenticationToken", refusal ?? "Access token validation failure. Invalid audience.");
                 return;
             }
             await RouteGraphAsync(ctx);
@@ -133,12 +164,22 @@ public sealed class Emulator : IAsyncDisposable
         var segments = ctx.Request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (segments.Length == 2 && segments[0] == "v1.0" && segments[1].Equals("users", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
         {
+            if (!Rights(ctx).CanListUsers)
+            {
+                await GraphErrorAsync(ctx, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+                return;
+            }
             await ListUsersAsync(ctx);
             return;
         }
         if (segments.Length < 4 || segments[0] != "v1.0" || !segments[1].Equals("users", StringComparison.OrdinalIgnoreCase))
         {
             await GraphErrorAsync(ctx, 400, "BadRequest", $"Resource not found for the segment '{(segments.Length > 1 ? segments[1] : "")}'.");
+            return;
+        }
+        if (!Rights(ctx).CanReadPhotos)
+        {
+            await GraphErrorAsync(ctx, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
             return;
         }
         var key = segments[2];
@@ -285,6 +326,7 @@ public sealed class Emulator : IAsyncDisposable
             try
             {
                 var inner = new DefaultHttpContext();
+                inner.Items[RightsKey] = Rights(outer);
                 inner.Request.Method = method;
                 var q = url.IndexOf('?');
                 inner.Request.Path = PathString.FromUriComponent("/v1.0" + (url.StartsWith('/') ? "" : "/") + (q < 0 ? url : url[..q]));
@@ -335,7 +377,7 @@ public sealed class Emulator : IAsyncDisposable
     private async Task HandleSharePointAsync(HttpContext ctx, bool admin)
     {
         var target = RawTarget(ctx);
-        var (ok, other) = CheckToken(ctx, SharePointToken, GraphToken);
+        var (ok, other, refusal) = CheckToken(ctx, SharePointToken, GraphToken, SharePointAudience);
         var counted = CountBytes(ctx);
         try
         {
@@ -350,7 +392,17 @@ public sealed class Emulator : IAsyncDisposable
             if (!ok)
             {
                 ctx.Response.Headers.WWWAuthenticate = "Bearer realm=\"emulated-tenant\",client_id=\"00000003-0000-0ff1-ce00-000000000000\"";
-                await WriteJsonAsync(ctx, 401, "{\"error_description\":\"Invalid JWT token. The token is not valid for this resource.\"}", "application/json");
+                await WriteJsonAsync(ctx, 401, JsonSerializer.Serialize(new Dictionary<string, string>
+                {
+                    ["error_description"] = refusal is null ? "Invalid JWT token. The token is not valid for this resource." : "Invalid JWT token. " + refusal,
+                }), "application/json");
+                return;
+            }
+            if (admin && !Rights(ctx).IsSharePointAdmin)
+            {
+                // The tenant admin site is open to SharePoint administrators (or apps with full control) only.
+                await SharePointErrorAsync(ctx, 403, "-2147024891, System.UnauthorizedAccessException",
+                    "Access denied. You do not have permission to perform this action or access this resource.");
                 return;
             }
             if (!allowed)
@@ -380,6 +432,12 @@ public sealed class Emulator : IAsyncDisposable
         if (path.Equals(pm + "SetSingleValueProfileProperty", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "POST")
         {
             await SetSingleValueAsync(ctx, admin);
+            return;
+        }
+        if (path.Equals("/_api/web", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
+        {
+            var web = new JsonObject { ["Title"] = admin ? "SharePoint admin center" : "My Site host", ["Url"] = admin ? AdminUrl.ToString().TrimEnd('/') : State.MySiteOrigin };
+            await WriteSharePointAsync(ctx, web, Verbose(ctx), "SP.Web");
             return;
         }
         const string folderFn = "/_api/web/GetFolderByServerRelativePath(";

@@ -36,6 +36,8 @@ Console.Out.WriteLine(JsonSerializer.Serialize(new
     admin = emulator.AdminUrl.ToString(),
     control = emulator.ControlUrl.ToString(),
     graphToken = emulator.GraphToken,
+    identityEndpoint = emulator.IdentityUrl.ToString(),
+    identityHeader = emulator.Identity.Header,
     sharePointToken = emulator.SharePointToken,
     users = emulator.State.Users.Count(),
 }));

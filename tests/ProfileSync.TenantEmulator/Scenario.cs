@@ -28,6 +28,8 @@ public sealed class Scenario
     public string MissingProfileAnswer { get; set; } = "odata-null";
     public List<ScenarioUser> Users { get; set; } = new();
     public Population? Population { get; set; }
+    /// <summary>Managed identities that may get tokens from the identity endpoint; none listed: one system-assigned with full rights.</summary>
+    public List<EmulatedIdentity> ManagedIdentities { get; set; } = new();
 
     private static readonly JsonSerializerOptions Json = new()
     {

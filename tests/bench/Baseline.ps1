@@ -28,7 +28,10 @@ function Invoke-BaselinePhotoRun {
             Start-Sleep -Seconds $wait
         }
     }
-    $limits = [ProfileSync.Core.Imaging.ImageLimits]::Default
+    # The module's core lives in its private load context, where [type] literals do not look: take the types from the assembly.
+    $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'ProfileSync.Core' } | Select-Object -First 1
+    $imaging = @{}; foreach ($name in 'ImageLimits', 'PhotoFingerprint', 'PhotoIdentity', 'ThumbnailMaker', 'ThumbnailSizes') { $imaging[$name] = $core.GetType("ProfileSync.Core.Imaging.$name", $true) }
+    $limits = $imaging.ImageLimits::Default
     $outcomes = @{}
     function Count([string] $what) { $outcomes[$what] = 1 + [int]$outcomes[$what] }
     function Alias([string] $value) { [uri]::EscapeDataString("'" + $value.Replace("'", "''") + "'") }
@@ -50,16 +53,16 @@ function Invoke-BaselinePhotoRun {
             if ($thumb.StatusCode -ne 200) { $state = 'MissingInSharePoint' }
             else {
                 try {
-                    $distance = [ProfileSync.Core.Imaging.PhotoFingerprint]::Distance($bytes, $thumb.Content, $limits, 'Exchange photo', 'thumbnail')
-                    if ($distance -le [ProfileSync.Core.Imaging.PhotoFingerprint]::SamePhotoThreshold) { $state = 'InSync' }
+                    $distance = $imaging.PhotoFingerprint::Distance($bytes, $thumb.Content, $limits, 'Exchange photo', 'thumbnail')
+                    if ($distance -le $imaging.PhotoFingerprint::SamePhotoThreshold) { $state = 'InSync' }
                 } catch { $state = 'Error' }
             }
         }
         if ($Mode -eq 'Check' -or $state -in 'InSync', 'Error') { Count $state; continue }
 
         try {
-            $identity = [ProfileSync.Core.Imaging.PhotoIdentity]::Of('baseline', $bytes)
-            $set = [ProfileSync.Core.Imaging.ThumbnailMaker]::Make($bytes, $identity, [ProfileSync.Core.Imaging.ThumbnailSizes]::Default, $limits)
+            $identity = $imaging.PhotoIdentity::Of('baseline', $bytes)
+            $set = $imaging.ThumbnailMaker::Make($bytes, $identity, $imaging.ThumbnailSizes::Default, $limits)
         } catch { Count 'Failed'; continue }
         $prefix = $upn -replace '[^A-Za-z0-9_-]', '_'
         $folder = '/User Photos/Profile Pictures'

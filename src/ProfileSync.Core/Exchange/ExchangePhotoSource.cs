@@ -79,22 +79,8 @@ public sealed class ExchangePhotoSource
         throw Unexpected(user, status, code, message, doing, inner);
     }
 
-    internal static ProfileSyncException Unexpected(UserRef user, int status, string code, string? message, string doing, Exception? inner = null)
-    {
-        var (id, kind, action) = status switch
-        {
-            401 => (ErrorIds.AuthenticationFailed, FailureKind.AuthenticationFailed, "Connect again with Connect-ProfileSync: the Graph token was rejected or has expired."),
-            403 => (ErrorIds.AccessDenied, FailureKind.AccessDenied, "Grant the app ProfilePhoto.Read.All (or User.Read.All) on Microsoft Graph, with admin consent."),
-            429 or 503 or 504 => (ErrorIds.Throttled, FailureKind.Throttled, "Graph kept throttling after all retries; run again later or with a lower -ThrottleLimit."),
-            _ => (ErrorIds.ExchangeRequestFailed, FailureKind.ServiceError, "Run again; if it persists, check the Microsoft 365 service health."),
-        };
-        return new ProfileSyncException(id, kind, $"Graph answered {status} {code} while {doing} for '{user}': {message ?? "no error body"}", inner)
-        {
-            StatusCode = status,
-            ServiceErrorCode = code,
-            RecommendedAction = action,
-        };
-    }
+    internal static ProfileSyncException Unexpected(UserRef user, int status, string code, string? message, string doing, Exception? inner = null) =>
+        ServiceFailure.From(ServiceKind.Graph, status, code, message, $"{doing} for '{user}'", ServiceFailure.Need.GraphPhotoRead, inner);
 
     /// <summary>Photo metadata from a 200 answer's JSON properties (SDK or batch): a placeholder reads as no photo.</summary>
     internal static ExchangePhotoInfo FromMetadata(string? contentType, string? etag, int? width, int? height)

@@ -63,16 +63,7 @@ public sealed class MailboxUserDirectory
         }
     }
 
-    private static ProfileSyncException Failure(ApiException ex)
-    {
-        var code = (ex as Microsoft.Graph.Models.ODataErrors.ODataError)?.Error?.Code ?? "";
-        var (id, kind, action) = ex.ResponseStatusCode switch
-        {
-            401 => (ErrorIds.AuthenticationFailed, FailureKind.AuthenticationFailed, "Connect again: the Graph token was rejected or has expired."),
-            403 => (ErrorIds.AccessDenied, FailureKind.AccessDenied, "Listing users needs User.Read.All (or User.ReadBasic.All) on Microsoft Graph."),
-            _ => (ErrorIds.ExchangeRequestFailed, FailureKind.ServiceError, "Run again; if it persists, check the Microsoft 365 service health."),
-        };
-        return new ProfileSyncException(id, kind, $"Graph answered {ex.ResponseStatusCode} {code} while listing the tenant's mailbox users.", ex)
-        { StatusCode = ex.ResponseStatusCode, ServiceErrorCode = code, RecommendedAction = action };
-    }
+    private static ProfileSyncException Failure(ApiException ex) =>
+        ServiceFailure.From(ServiceKind.Graph, ex.ResponseStatusCode, (ex as Microsoft.Graph.Models.ODataErrors.ODataError)?.Error?.Code,
+            (ex as Microsoft.Graph.Models.ODataErrors.ODataError)?.Error?.Message, "listing the tenant's mailbox users", ServiceFailure.Need.GraphUserList, ex);
 }

@@ -11,6 +11,15 @@ public interface IAccessTokenSource
 
     /// <summary>How the token was obtained, for Get-ProfileSyncConnection and verbose text. Never the token.</summary>
     string Description { get; }
+
+    /// <summary>When the current token expires, when known.</summary>
+    DateTimeOffset? ExpiresOn { get; }
+
+    /// <summary>
+    /// A service rejected <paramref name="rejectedToken"/> (401): drop it so the next request gets a
+    /// new one. False when this source cannot get another (a pre-acquired token).
+    /// </summary>
+    bool Renew(string rejectedToken);
 }
 
 /// <summary>A token the admin acquired elsewhere. Kept as a SecureString; turned into text only to build a header.</summary>
@@ -28,6 +37,11 @@ public sealed class PreAcquiredTokenSource : IAccessTokenSource
 
     public string Description => "Pre-acquired access token";
 
+    /// <summary>Read from the token's own exp claim when it is a JWT; never validated, only shown.</summary>
+    public DateTimeOffset? ExpiresOn => JwtExpiry.Read(GetTokenAsync(CancellationToken.None).Result);
+
+    public bool Renew(string rejectedToken) => false;
+
     public ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
     {
         var ptr = IntPtr.Zero;
@@ -43,4 +57,104 @@ public sealed class PreAcquiredTokenSource : IAccessTokenSource
     }
 
     public override string ToString() => Description;
+}
+
+/// <summary>
+/// A token from an Azure.Identity credential for one scope, cached for the connection and renewed
+/// before it expires: with 5 minutes left, or half its lifetime for short-lived tokens, so a run of
+/// several hours never sends a token at its end of life.
+/// </summary>
+public sealed class CredentialTokenSource : IAccessTokenSource
+{
+    private static readonly TimeSpan RenewMargin = TimeSpan.FromMinutes(5);
+    private readonly Azure.Core.TokenCredential _credential;
+    private readonly string _scope;
+    private readonly TimeProvider _clock;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private (Azure.Core.AccessToken Token, DateTimeOffset RenewAt)? _current;
+
+    public CredentialTokenSource(Azure.Core.TokenCredential credential, string scope, string description, TimeProvider? clock = null)
+    {
+        _credential = credential;
+        _scope = scope;
+        Description = description;
+        _clock = clock ?? TimeProvider.System;
+    }
+
+    public string Description { get; }
+    public string Scope => _scope;
+    public DateTimeOffset? ExpiresOn => _current?.Token.ExpiresOn;
+    /// <summary>How many tokens were asked of the credential (for tests and verbose text).</summary>
+    public int Acquisitions { get; private set; }
+
+    public async ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
+    {
+        if (_current is { } cached && _clock.GetUtcNow() < cached.RenewAt) return cached.Token.Token;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var now = _clock.GetUtcNow();
+            if (_current is { } again && now < again.RenewAt) return again.Token.Token;
+            Azure.Core.AccessToken token;
+            try
+            {
+                token = await _credential.GetTokenAsync(new Azure.Core.TokenRequestContext(new[] { _scope }), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is Azure.Identity.AuthenticationFailedException or Azure.Identity.CredentialUnavailableException or Azure.RequestFailedException)
+            {
+                throw new ProfileSyncException(ErrorIds.SignInFailed, FailureKind.AuthenticationFailed,
+                    $"Sign-in for {_scope} failed ({Description}): {FirstLine(ex.Message)}", ex)
+                {
+                    RecommendedAction = "Check the tenant, the app's client id and its permissions (README, 'Sign-in'), then run Connect-ProfileSync again.",
+                    StopsRun = true,
+                };
+            }
+            Acquisitions++;
+            var left = token.ExpiresOn - now;
+            var margin = left / 2 < RenewMargin ? left / 2 : RenewMargin;
+            var renewAt = token.ExpiresOn - margin;
+            if (token.RefreshOn is DateTimeOffset refreshOn && refreshOn < renewAt) renewAt = refreshOn;
+            _current = (token, renewAt);
+            return token.Token;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public bool Renew(string rejectedToken)
+    {
+        if (_current is { } cached && cached.Token.Token == rejectedToken) _current = null;
+        return true;
+    }
+
+    public override string ToString() => Description;
+
+    private static string FirstLine(string text)
+    {
+        var line = text.Split('\n', 2)[0].Trim();
+        return line.Length > 400 ? line[..400] : line;
+    }
+}
+
+/// <summary>Reads the exp claim of a JWT for display. No validation: ProfileSync never trusts a token's claims.</summary>
+internal static class JwtExpiry
+{
+    public static DateTimeOffset? Read(string token)
+    {
+        var parts = token.Split('.');
+        if (parts.Length != 3) return null;
+        try
+        {
+            var payload = parts[1].Replace('-', '+').Replace('_', '/');
+            payload = payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=');
+            using var doc = System.Text.Json.JsonDocument.Parse(Convert.FromBase64String(payload));
+            return doc.RootElement.TryGetProperty("exp", out var exp) && exp.TryGetInt64(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
+        }
+        catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
 }

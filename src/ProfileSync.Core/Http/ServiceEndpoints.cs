@@ -1,11 +1,14 @@
+using ProfileSync.Core.SignIn;
+
 namespace ProfileSync.Core.Http;
 
 /// <summary>Where each service lives for one tenant. Only these differ between the real tenant and the emulator.</summary>
 public sealed class ServiceEndpoints
 {
-    public ServiceEndpoints(string tenantName, Uri graphRoot, Uri mySiteHost, Uri sharePointAdmin)
+    public ServiceEndpoints(string tenantName, Uri graphRoot, Uri mySiteHost, Uri sharePointAdmin, CloudEnvironment environment = CloudEnvironment.Global)
     {
         TenantName = tenantName;
+        Cloud = CloudHosts.For(environment);
         GraphRoot = Root(graphRoot);
         MySiteHost = Root(mySiteHost);
         SharePointAdmin = Root(sharePointAdmin);
@@ -19,25 +22,44 @@ public sealed class ServiceEndpoints
     /// <summary>https://TENANT-admin.sharepoint.com: other users' profile properties are written here.</summary>
     public Uri SharePointAdmin { get; }
 
+    /// <summary>The cloud's hosts: the sign-in authority and the resources tokens are asked for.</summary>
+    public CloudHosts Cloud { get; }
+
+    /// <summary>
+    /// Scopes are named by the cloud's resources, not by endpoint overrides: a token is for
+    /// https://graph.microsoft.com or https://TENANT.sharepoint.com whatever URL the requests go to.
+    /// </summary>
+    public string GraphScope => Cloud.Graph.GetLeftPart(UriPartial.Authority) + "/.default";
+    public string SharePointScope => $"https://{TenantName}.{Cloud.SharePointSuffix}/.default";
+
+    /// <summary>The tenant as the sign-in authority knows it when no -TenantId is given.</summary>
+    public string DefaultTenantId => $"{TenantName}.{Cloud.TenantDomainSuffix}";
+
     /// <summary>The Graph base URL the SDK is given: the root plus /v1.0.</summary>
     public string GraphBaseUrl => GraphRoot.AbsoluteUri.TrimEnd('/') + "/v1.0";
 
     /// <summary>Defaults for a commercial tenant: 'contoso' (or 'contoso.onmicrosoft.com') gives contoso-my and contoso-admin.</summary>
-    public static ServiceEndpoints ForTenant(string tenantName, Uri? graphRoot = null, Uri? mySiteHost = null, Uri? sharePointAdmin = null)
+    public static ServiceEndpoints ForTenant(string tenantName, Uri? graphRoot = null, Uri? mySiteHost = null, Uri? sharePointAdmin = null) =>
+        ForTenant(tenantName, CloudEnvironment.Global, graphRoot, mySiteHost, sharePointAdmin);
+
+    /// <summary>The cloud's hosts for the tenant; an explicit endpoint wins over the cloud's.</summary>
+    public static ServiceEndpoints ForTenant(string tenantName, CloudEnvironment environment, Uri? graphRoot = null, Uri? mySiteHost = null, Uri? sharePointAdmin = null)
     {
         var name = NormaliseTenantName(tenantName);
+        var cloud = CloudHosts.For(environment);
         return new ServiceEndpoints(
             name,
-            graphRoot ?? new Uri("https://graph.microsoft.com"),
-            mySiteHost ?? new Uri($"https://{name}-my.sharepoint.com"),
-            sharePointAdmin ?? new Uri($"https://{name}-admin.sharepoint.com"));
+            graphRoot ?? cloud.Graph,
+            mySiteHost ?? new Uri($"https://{name}-my.{cloud.SharePointSuffix}"),
+            sharePointAdmin ?? new Uri($"https://{name}-admin.{cloud.SharePointSuffix}"),
+            environment);
     }
 
     /// <summary>Accepts 'contoso', 'contoso.onmicrosoft.com' or 'contoso.sharepoint.com'; returns 'contoso'.</summary>
     public static string NormaliseTenantName(string tenantName)
     {
         var name = (tenantName ?? "").Trim().ToLowerInvariant();
-        foreach (var suffix in new[] { ".onmicrosoft.com", ".sharepoint.com" })
+        foreach (var suffix in CloudHosts.KnownSuffixes)
             if (name.EndsWith(suffix, StringComparison.Ordinal))
                 name = name[..^suffix.Length];
         if (name.Length == 0 || name.Length > 63 || !name.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-') || name.StartsWith('-'))

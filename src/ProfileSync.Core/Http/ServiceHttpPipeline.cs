@@ -108,10 +108,12 @@ public sealed class ServiceHttpPipeline : IDisposable
                 await request.Content.LoadIntoBufferAsync().ConfigureAwait(false); // so a retry can send it again
 
             var networkFailures = 0;
+            var renewed = false;
             for (var attempt = 0; ; attempt++)
             {
+                string? sent = null;
                 if (tokenSource is not null)
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokenSource.GetTokenAsync(cancellationToken).ConfigureAwait(false));
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", sent = await tokenSource.GetTokenAsync(cancellationToken).ConfigureAwait(false));
                 _counters.CountRequest(kind, request.Content?.Headers.ContentLength ?? 0);
 
                 HttpResponseMessage response;
@@ -148,6 +150,14 @@ public sealed class ServiceHttpPipeline : IDisposable
 
                 if (response.Content.Headers.ContentLength is long length) _counters.CountReceived(length);
                 var status = (int)response.StatusCode;
+                if (status == 401 && sent is not null && !renewed && tokenSource!.Renew(sent))
+                {
+                    // A token can expire or be revoked mid-run: renew it once; a second 401 is the caller's to report.
+                    renewed = true;
+                    response.Dispose();
+                    _counters.CountRetry();
+                    continue;
+                }
                 if (status is not (429 or 503 or 504)) return response;
 
                 _counters.CountThrottled(kind);

@@ -41,7 +41,7 @@ public sealed class SharePointRestClient
             var (code, message) = SharePointWireFormat.ReadError(body);
             if (message is not null && message.Contains("not found", StringComparison.OrdinalIgnoreCase) && code?.Contains("UserProfile", StringComparison.OrdinalIgnoreCase) == true)
                 return null;
-            throw Failure(response.StatusCode, body, $"reading the SharePoint profile of '{user}'", write: false);
+            throw Failure(response.StatusCode, body, $"reading the SharePoint profile of '{user}'", ServiceFailure.Need.SharePointRead);
         }
         try
         {
@@ -74,7 +74,7 @@ public sealed class SharePointRestClient
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw Failure(response.StatusCode, body, $"setting {propertyName} of '{user}'", write: true);
+            throw Failure(response.StatusCode, body, $"setting {propertyName} of '{user}'", ServiceFailure.Need.SharePointAdmin);
         }
     }
 
@@ -88,7 +88,7 @@ public sealed class SharePointRestClient
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound) return Array.Empty<PhotoFolder>();
-        if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, body, $"listing the folders of '{serverRelativeUrl}'", write: false);
+        if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, body, $"listing the folders of '{serverRelativeUrl}'", ServiceFailure.Need.SharePointRead);
         return SharePointWireFormat.ReadFolders(body);
     }
 
@@ -105,7 +105,7 @@ public sealed class SharePointRestClient
             var (code, _) = SharePointWireFormat.ReadError(body);
             // SharePoint reports a missing file as FileNotFoundException (HRESULT -2147024894), sometimes with a 500.
             if (code is not null && code.Contains("FileNotFound", StringComparison.OrdinalIgnoreCase)) return null;
-            throw Failure(response.StatusCode, body, $"downloading '{serverRelativePath}'", write: false);
+            throw Failure(response.StatusCode, body, $"downloading '{serverRelativePath}'", ServiceFailure.Need.SingleResource);
         }
         if (response.Content.Headers.ContentLength > maxBytes)
             throw TooLarge(serverRelativePath, maxBytes);
@@ -133,7 +133,7 @@ public sealed class SharePointRestClient
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw Failure(response.StatusCode, body, $"uploading '{fileName}' to '{folderServerRelativeUrl}'", write: true);
+            throw Failure(response.StatusCode, body, $"uploading '{fileName}' to '{folderServerRelativeUrl}'", ServiceFailure.Need.SharePointAdmin);
         }
     }
 
@@ -148,7 +148,7 @@ public sealed class SharePointRestClient
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         var (code, _) = SharePointWireFormat.ReadError(body);
         if (response.StatusCode == HttpStatusCode.NotFound || code?.Contains("FileNotFound", StringComparison.OrdinalIgnoreCase) == true) return false;
-        throw Failure(response.StatusCode, body, $"recycling '{serverRelativePath}'", write: true);
+        throw Failure(response.StatusCode, body, $"recycling '{serverRelativePath}'", ServiceFailure.Need.SingleResource);
     }
 
     /// <summary>
@@ -164,12 +164,26 @@ public sealed class SharePointRestClient
             request.Headers.Accept.Add(NoMetadata);
             using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, body, $"listing the files of '{libraryUrl}'", write: false);
+            if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, body, $"listing the files of '{libraryUrl}'", ServiceFailure.Need.SharePointRead);
             var (files, nextLink) = SharePointWireFormat.ReadFileRefs(body);
             foreach (var file in files) yield return file;
             // The next link must stay on the My Site host: a token is never sent anywhere else anyway, but a foreign link is no page of ours.
             next = nextLink is not null && Uri.TryCreate(_endpoints.MySiteHost, nextLink, out var n) && UrlText.SameAuthority(n, _endpoints.MySiteHost) ? n : null;
         }
+    }
+
+    /// <summary>
+    /// Proves the right to write other users' profiles before a sync writes anything: only SharePoint
+    /// administrators (or an app with full control) may open the tenant admin site. A 401/403 stops the run.
+    /// </summary>
+    public async Task CheckAdminAccessAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Site(_endpoints.SharePointAdmin, "/_api/web?$select=Title"));
+        request.Headers.Accept.Add(NoMetadata);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode) return;
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        throw Failure(response.StatusCode, body, $"opening the SharePoint admin site {_endpoints.SharePointAdmin.Host} (writing profiles needs it)", ServiceFailure.Need.SharePointAdmin);
     }
 
     private static Uri Site(Uri host, string pathAndQuery) => new(host, pathAndQuery);
@@ -178,25 +192,9 @@ public sealed class SharePointRestClient
         new(ErrorIds.PhotoUnreadable, FailureKind.InvalidData, $"'{path}' is larger than {maxBytes / 1024 / 1024} MB; ProfileSync does not read it.")
         { RecommendedAction = "Run Sync-ProfilePhoto -Force for this user to replace it with thumbnails of the Exchange photo." };
 
-    private static ProfileSyncException Failure(HttpStatusCode status, string body, string doing, bool write)
+    private static ProfileSyncException Failure(HttpStatusCode status, string body, string doing, ServiceFailure.Need need)
     {
         var (code, message) = SharePointWireFormat.ReadError(body);
-        var number = (int)status;
-        var (id, kind, action) = number switch
-        {
-            401 => (ErrorIds.AuthenticationFailed, FailureKind.AuthenticationFailed, "Connect again with Connect-ProfileSync: the SharePoint token was rejected or has expired."),
-            403 => (ErrorIds.AccessDenied, FailureKind.AccessDenied, write
-                ? "Writing other users' profiles needs a SharePoint administrator (delegated sign-in) or an app with Sites.FullControl.All and User.ReadWrite.All on SharePoint."
-                : "The SharePoint token needs read access to user profiles (User.Read.All on SharePoint) and to the My Site host."),
-            429 or 503 or 504 => (ErrorIds.Throttled, FailureKind.Throttled, "SharePoint kept throttling after all retries; run again later or with a lower -ThrottleLimit."),
-            _ => (ErrorIds.SharePointRequestFailed, FailureKind.ServiceError, "Run again; if it persists, check the Microsoft 365 service health."),
-        };
-        var detail = message ?? (body.Length > 200 ? body[..200] : body);
-        return new ProfileSyncException(id, kind, $"SharePoint answered {number}{(code is null ? "" : " " + code)} while {doing}: {detail}")
-        {
-            StatusCode = number,
-            ServiceErrorCode = code,
-            RecommendedAction = action,
-        };
+        return ServiceFailure.From(ServiceKind.SharePoint, (int)status, code, message ?? (body.Length > 200 ? body[..200] : body), doing, need);
     }
 }

@@ -54,6 +54,18 @@ public sealed class PhotoSyncService
 
     public UserPhotoLibrary Library => _library;
 
+    private ProfileSyncException? _stopFailure;
+
+    /// <summary>The first failure of this run that would meet every user (rejected token, missing permission); the cmdlet stops on it.</summary>
+    public ProfileSyncException? StopFailure => Volatile.Read(ref _stopFailure);
+
+    public void ResetStopFailure() => Volatile.Write(ref _stopFailure, null);
+
+    private void NoteFailure(ProfileSyncException ex)
+    {
+        if (ex.StopsRun) Interlocked.CompareExchange(ref _stopFailure, ex, null);
+    }
+
     public async Task<UserCheck> CheckAsync(UserRef user, SyncOptions options, CancellationToken cancellationToken)
     {
         ExchangePhotoInfo? exchange = null;
@@ -114,6 +126,7 @@ public sealed class PhotoSyncService
         }
         catch (ProfileSyncException ex)
         {
+            NoteFailure(ex);
             return Failed(user, ex.ErrorId, ex.Message, exchange, profile);
         }
     }
@@ -212,6 +225,7 @@ public sealed class PhotoSyncService
         }
         catch (ProfileSyncException ex)
         {
+            NoteFailure(ex);
             return new PhotoSyncResult
             {
                 UserPrincipalName = before.UserPrincipalName, Action = SyncAction.Failed, StateBefore = before.State,

@@ -1,24 +1,81 @@
+using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Security;
+using System.Security.Cryptography.X509Certificates;
 using ProfileSync.Core;
 using ProfileSync.Core.Http;
+using ProfileSync.Core.SignIn;
 
 namespace ProfileSync.PowerShell.Commands;
 
 /// <summary>
-/// Connects to a tenant. This release signs in with pre-acquired tokens, one per service; the
-/// interactive, certificate and managed-identity parameter sets add token sources, nothing else.
+/// Signs in to a tenant and makes the connection the session's current one (or returns it with
+/// -ReturnConnection). Every method goes through Azure.Identity; both services' tokens are asked
+/// for here, so a prompt or a wrong credential shows now, not in the middle of a run.
 /// </summary>
-[Cmdlet(VerbsCommunications.Connect, "ProfileSync", DefaultParameterSetName = AccessTokenSet)]
+[Cmdlet(VerbsCommunications.Connect, "ProfileSync", DefaultParameterSetName = InteractiveSet)]
 [OutputType(typeof(ProfileSyncConnectionInfo))]
 public sealed class ConnectProfileSyncCommand : PSCmdlet
 {
+    private const string InteractiveSet = "Interactive";
+    private const string DeviceCodeSet = "DeviceCode";
+    private const string ThumbprintSet = "CertificateThumbprint";
+    private const string CertificatePathSet = "CertificatePath";
+    private const string CertificateSet = "Certificate";
+    private const string ManagedIdentitySet = "ManagedIdentity";
     private const string AccessTokenSet = "AccessToken";
 
-    /// <summary>The tenant: 'contoso' or 'contoso.onmicrosoft.com'.</summary>
+    /// <summary>The tenant: 'contoso', 'contoso.onmicrosoft.com' or 'contoso.sharepoint.com'.</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
     public string TenantName { get; set; } = "";
+
+    /// <summary>Application (client) id of your app registration.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = InteractiveSet)]
+    [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ThumbprintSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificatePathSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateSet)]
+    [ValidateNotNullOrEmpty]
+    public string ClientId { get; set; } = "";
+
+    /// <summary>Directory (tenant) id or verified domain. Default: TENANT.onmicrosoft.com (or the cloud's equivalent).</summary>
+    [Parameter(ParameterSetName = InteractiveSet)]
+    [Parameter(ParameterSetName = DeviceCodeSet)]
+    [Parameter(ParameterSetName = ThumbprintSet)]
+    [Parameter(ParameterSetName = CertificatePathSet)]
+    [Parameter(ParameterSetName = CertificateSet)]
+    public string? TenantId { get; set; }
+
+    /// <summary>Sign in with a code shown here and entered in a browser elsewhere (no browser on this machine).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
+    public SwitchParameter UseDeviceCode { get; set; }
+
+    /// <summary>Thumbprint of a certificate with its private key in CurrentUser\My or LocalMachine\My.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ThumbprintSet)]
+    [ValidateNotNullOrEmpty]
+    public string CertificateThumbprint { get; set; } = "";
+
+    /// <summary>A .pfx file with the certificate and its private key.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = CertificatePathSet)]
+    [ValidateNotNullOrEmpty]
+    public string CertificatePath { get; set; } = "";
+
+    /// <summary>The .pfx file's password.</summary>
+    [Parameter(ParameterSetName = CertificatePathSet)]
+    public SecureString? CertificatePassword { get; set; }
+
+    /// <summary>A certificate object with its private key.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = CertificateSet)]
+    public X509Certificate2 Certificate { get; set; } = null!;
+
+    /// <summary>Sign in as the managed identity of this Azure Automation account, VM or App Service.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ManagedIdentitySet)]
+    public SwitchParameter ManagedIdentity { get; set; }
+
+    /// <summary>Client id of a user-assigned managed identity; without it the system-assigned one is used.</summary>
+    [Parameter(ParameterSetName = ManagedIdentitySet)]
+    public string? ManagedIdentityClientId { get; set; }
 
     /// <summary>A bearer token for Microsoft Graph (audience https://graph.microsoft.com).</summary>
     [Parameter(Mandatory = true, ParameterSetName = AccessTokenSet)]
@@ -28,15 +85,19 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
     [Parameter(Mandatory = true, ParameterSetName = AccessTokenSet)]
     public SecureString SharePointAccessToken { get; set; } = null!;
 
-    /// <summary>Graph service root; the module adds /v1.0. Default https://graph.microsoft.com.</summary>
+    /// <summary>The cloud: sets the Graph, SharePoint and sign-in hosts. Explicit endpoint parameters still win.</summary>
+    [Parameter]
+    public CloudEnvironment Environment { get; set; } = CloudEnvironment.Global;
+
+    /// <summary>Graph service root; the module adds /v1.0. Default: the cloud's Graph host.</summary>
     [Parameter]
     public Uri? GraphEndpoint { get; set; }
 
-    /// <summary>My Site host. Default https://TENANT-my.sharepoint.com.</summary>
+    /// <summary>My Site host. Default https://TENANT-my.sharepoint.com (or the cloud's suffix).</summary>
     [Parameter]
     public Uri? MySiteHostUrl { get; set; }
 
-    /// <summary>SharePoint admin site. Default https://TENANT-admin.sharepoint.com.</summary>
+    /// <summary>SharePoint admin site. Default https://TENANT-admin.sharepoint.com (or the cloud's suffix).</summary>
     [Parameter]
     public Uri? SharePointAdminUrl { get; set; }
 
@@ -44,57 +105,161 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
     [Parameter]
     public string? PhotoFolder { get; set; }
 
-    /// <summary>Write the connection's description to the pipeline.</summary>
+    /// <summary>Also write the connection's description to the pipeline.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Return the connection for -Connection instead of making it the session's current one (one script, several tenants).</summary>
+    [Parameter]
+    public SwitchParameter ReturnConnection { get; set; }
+
+    private readonly CancellationTokenSource _stop = new();
+
+    protected override void StopProcessing() => _stop.Cancel();
+
     protected override void EndProcessing()
     {
-        ServiceEndpoints endpoints;
+        ProfileSyncConnection connection;
+        var messages = new ConcurrentQueue<string>();
         try
         {
-            endpoints = ServiceEndpoints.ForTenant(TenantName, GraphEndpoint, MySiteHostUrl, SharePointAdminUrl);
+            var endpoints = ServiceEndpoints.ForTenant(TenantName, Environment, GraphEndpoint, MySiteHostUrl, SharePointAdminUrl);
+            connection = ProfileSyncConnection.Create(endpoints, Request(messages.Enqueue), PhotoFolder);
         }
         catch (ArgumentException ex)
         {
             ThrowTerminatingError(ErrorRecords.For(ErrorIds.InvalidParameter, ex.Message, TenantName));
             return;
         }
-        IAccessTokenSource graph, sharePoint;
-        try
+        catch (ProfileSyncException ex)
         {
-            graph = new PreAcquiredTokenSource(GraphAccessToken);
-            sharePoint = new PreAcquiredTokenSource(SharePointAccessToken);
-        }
-        catch (ArgumentException ex)
-        {
-            ThrowTerminatingError(ErrorRecords.For(ErrorIds.InvalidParameter, ex.Message, null));
+            ThrowTerminatingError(ErrorRecords.From(ex, TenantName));
             return;
         }
-        var connection = new ProfileSyncConnection(endpoints, graph, sharePoint, "AccessToken", PhotoFolder);
+
+        WriteVerbose($"Signing in ({connection.AuthenticationMethod}) to {connection.Endpoints.TenantName}: Graph {connection.Endpoints.GraphBaseUrl}, My Site {connection.Endpoints.MySiteHost}, admin {connection.Endpoints.SharePointAdmin}; scopes {connection.Endpoints.GraphScope} and {connection.Endpoints.SharePointScope}.");
+        // The credential calls back on a worker thread (device code): its text is queued and written here, on the pipeline thread.
+        var signIn = connection.SignInAsync(_stop.Token);
+        while (!signIn.Wait(100))
+            while (messages.TryDequeue(out var text)) WriteWarning(text);
+        while (messages.TryDequeue(out var last)) WriteWarning(last);
+        if (signIn.IsCanceled || _stop.IsCancellationRequested)
+        {
+            connection.Dispose();
+            throw new PipelineStoppedException();
+        }
+        if (signIn.Exception?.GetBaseException() is { } failure)
+        {
+            connection.Dispose();
+            ThrowTerminatingError(failure is ProfileSyncException p
+                ? ErrorRecords.From(p, TenantName)
+                : ErrorRecords.For(ErrorIds.SignInFailed, $"Sign-in failed: {failure.Message}", TenantName, "Check the tenant, the app's client id and its permissions (README, 'Sign-in')."));
+            return;
+        }
+
+        var info = ProfileSyncConnectionInfo.From(connection);
+        if (ReturnConnection)
+        {
+            WriteObject(info);
+            return;
+        }
         ProfileSyncSession.Set(connection);
-        WriteVerbose($"Connected to {endpoints.TenantName}: Graph {endpoints.GraphBaseUrl}, My Site {endpoints.MySiteHost}, admin {endpoints.SharePointAdmin}.");
-        if (PassThru) WriteObject(ProfileSyncConnectionInfo.From(connection));
+        WriteVerbose($"Connected to {connection.Endpoints.TenantName} ({connection.AuthenticationMethod}).");
+        if (PassThru) WriteObject(info);
+    }
+
+    private SignInRequest Request(Action<string> showDeviceCode) => ParameterSetName switch
+    {
+        AccessTokenSet => new SignInRequest { Method = SignInMethod.AccessToken, GraphAccessToken = GraphAccessToken, SharePointAccessToken = SharePointAccessToken },
+        ManagedIdentitySet => new SignInRequest
+        {
+            Method = SignInMethod.ManagedIdentity,
+            ManagedIdentityClientId = string.IsNullOrWhiteSpace(ManagedIdentityClientId) ? null : ManagedIdentityClientId.Trim(),
+        },
+        ThumbprintSet => Certificated(CertificateFiles.FromStore(CertificateThumbprint)),
+        CertificatePathSet => Certificated(CertificateFiles.FromFile(SessionState.Path.GetUnresolvedProviderPathFromPSPath(CertificatePath), CertificatePassword)),
+        CertificateSet => Certificated(Certificate),
+        DeviceCodeSet => new SignInRequest { Method = SignInMethod.DeviceCode, ClientId = ClientId, TenantId = TenantId, DeviceCodeMessage = showDeviceCode },
+        _ => new SignInRequest { Method = SignInMethod.Interactive, ClientId = ClientId, TenantId = TenantId },
+    };
+
+    private SignInRequest Certificated(X509Certificate2 certificate) =>
+        new() { Method = SignInMethod.Certificate, ClientId = ClientId, TenantId = TenantId, Certificate = certificate };
+}
+
+/// <summary>Ends the session's connection (or the one given).</summary>
+[Cmdlet(VerbsCommunications.Disconnect, "ProfileSync")]
+public sealed class DisconnectProfileSyncCommand : PSCmdlet
+{
+    /// <summary>A connection from Connect-ProfileSync -ReturnConnection; default the session's current one.</summary>
+    [Parameter(ValueFromPipeline = true)]
+    public ProfileSyncConnectionInfo? Connection { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (Connection is not null)
+        {
+            ProfileSyncSession.Disconnect(Connection.Connection);
+            WriteVerbose($"Disconnected from {Connection.TenantName}.");
+            return;
+        }
+        if (ProfileSyncSession.Current is null)
+        {
+            WriteVerbose("Not connected; nothing to do.");
+            return;
+        }
+        ProfileSyncSession.Disconnect();
+        WriteVerbose("Disconnected.");
     }
 }
 
-/// <summary>What a connection is, without any secret.</summary>
+/// <summary>Who is signed in, how, to which tenant and endpoints, and when the tokens expire. Never the tokens.</summary>
+[Cmdlet(VerbsCommon.Get, "ProfileSyncConnection")]
+[OutputType(typeof(ProfileSyncConnectionInfo))]
+public sealed class GetProfileSyncConnectionCommand : PSCmdlet
+{
+    protected override void EndProcessing()
+    {
+        if (ProfileSyncSession.Current is { } current) WriteObject(ProfileSyncConnectionInfo.From(current));
+    }
+}
+
+/// <summary>What a connection is, without any secret; also what -Connection takes.</summary>
 public sealed class ProfileSyncConnectionInfo
 {
-    public string TenantName { get; init; } = "";
-    public string AuthenticationMethod { get; init; } = "";
-    public Uri GraphEndpoint { get; init; } = null!;
-    public Uri MySiteHostUrl { get; init; } = null!;
-    public Uri SharePointAdminUrl { get; init; } = null!;
-    public DateTimeOffset ConnectedAt { get; init; }
+    internal ProfileSyncConnection Connection { get; private init; } = null!;
+
+    public string TenantName { get; private init; } = "";
+    public string? TenantId { get; private init; }
+    public string Environment { get; private init; } = "";
+    public string AuthenticationMethod { get; private init; } = "";
+    public string? ClientId { get; private init; }
+    public Uri GraphEndpoint { get; private init; } = null!;
+    public Uri MySiteHostUrl { get; private init; } = null!;
+    public Uri SharePointAdminUrl { get; private init; } = null!;
+    public string GraphScope { get; private init; } = "";
+    public string SharePointScope { get; private init; } = "";
+    /// <summary>Read live: the token is renewed before it expires.</summary>
+    public DateTimeOffset? GraphTokenExpiresOn => Connection.GraphToken.ExpiresOn;
+    public DateTimeOffset? SharePointTokenExpiresOn => Connection.SharePointToken.ExpiresOn;
+    public DateTimeOffset ConnectedAt { get; private init; }
+    public bool IsDisconnected => Connection.IsDisposed;
 
     internal static ProfileSyncConnectionInfo From(ProfileSyncConnection c) => new()
     {
+        Connection = c,
         TenantName = c.Endpoints.TenantName,
+        TenantId = c.TenantId,
+        Environment = c.Endpoints.Cloud.Environment.ToString(),
         AuthenticationMethod = c.AuthenticationMethod,
+        ClientId = c.ClientId,
         GraphEndpoint = c.Endpoints.GraphRoot,
         MySiteHostUrl = c.Endpoints.MySiteHost,
         SharePointAdminUrl = c.Endpoints.SharePointAdmin,
+        GraphScope = c.Endpoints.GraphScope,
+        SharePointScope = c.Endpoints.SharePointScope,
         ConnectedAt = c.ConnectedAt,
     };
+
+    public override string ToString() => $"{TenantName} ({AuthenticationMethod})";
 }

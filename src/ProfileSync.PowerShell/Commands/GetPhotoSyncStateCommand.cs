@@ -12,7 +12,7 @@ public sealed class GetPhotoSyncStateCommand : UserCommandBase
     protected override string Activity => "Checking profile photos";
 
     protected override async Task<object> StartUser(UserRef user, CancellationToken cancellationToken) =>
-        (await Connection.Photos.CheckAsync(user, Options, cancellationToken).ConfigureAwait(false)).State;
+        (await ActiveConnection.Photos.CheckAsync(user, Options, cancellationToken).ConfigureAwait(false)).State;
 
     protected override object Unexpected(UserRef user, Exception ex) => UnexpectedState(user, ex);
 

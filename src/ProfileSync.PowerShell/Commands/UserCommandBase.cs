@@ -53,19 +53,24 @@ public abstract class UserCommandBase : PSCmdlet
     [ValidateRange(1, 256)]
     public int ThrottleLimit { get; set; } = 40;
 
-    protected ProfileSyncConnection Connection { get; private set; } = null!;
+    /// <summary>A connection from Connect-ProfileSync -ReturnConnection; default the session's current one.</summary>
+    [Parameter]
+    public ProfileSyncConnectionInfo? Connection { get; set; }
+
+    protected ProfileSyncConnection ActiveConnection { get; private set; } = null!;
     protected BoundedWorkQueue<object> Queue => _queue!;
     protected SyncOptions Options { get; set; } = new();
     protected abstract string Activity { get; }
 
     protected override void BeginProcessing()
     {
-        var connection = ProfileSyncSession.Current;
-        if (connection is null)
+        var connection = Connection?.Connection ?? ProfileSyncSession.Current;
+        if (connection is null || connection.IsDisposed)
             ThrowTerminatingError(ErrorRecords.For(ErrorIds.NotConnected, "Not connected. Run Connect-ProfileSync first.", null,
                 "Run Connect-ProfileSync -TenantName <name> with a sign-in method."));
-        Connection = connection!;
-        var c = Connection.Counters;
+        ActiveConnection = connection!;
+        ActiveConnection.Photos.ResetStopFailure();
+        var c = ActiveConnection.Counters;
         _countersAtStart = (c.GraphRequests, c.SharePointRequests, c.GraphThrottled, c.SharePointThrottled);
         _queue = new BoundedWorkQueue<object>(ThrottleLimit, CancellationToken.None);
         Options = Options with { Index = new Core.SharePoint.LibraryIndex() };
@@ -147,7 +152,7 @@ public abstract class UserCommandBase : PSCmdlet
     private void PrefetchWaiting()
     {
         if (_notPrefetched.Count == 0) return;
-        Connection.PhotoMetadata.Prefetch(_notPrefetched.ToList(), Queue.Token);
+        ActiveConnection.PhotoMetadata.Prefetch(_notPrefetched.ToList(), Queue.Token);
         _notPrefetched.Clear();
     }
 
@@ -161,8 +166,8 @@ public abstract class UserCommandBase : PSCmdlet
 
     private Task StartLibraryIndex()
     {
-        WriteVerbose($"Bulk run: reading the file list of '{Connection.Library.LibraryUrl}' once, so checks need no thumbnail downloads.");
-        return Options.Index!.StartLoading(Connection.SharePoint, Connection.Library.LibraryUrl, Queue.Token);
+        WriteVerbose($"Bulk run: reading the file list of '{ActiveConnection.Library.LibraryUrl}' once, so checks need no thumbnail downloads.");
+        return Options.Index!.StartLoading(ActiveConnection.SharePoint, ActiveConnection.Library.LibraryUrl, Queue.Token);
     }
 
     private void SubmitWholeTenant()
@@ -172,7 +177,7 @@ public abstract class UserCommandBase : PSCmdlet
         catch (OperationCanceledException) { throw new PipelineStoppedException(); }
         if (Options.Index!.LoadError is string failed) WriteWarning($"The photo library's file list could not be read; thumbnails are downloaded instead. {failed}");
         WriteVerbose($"Listing the tenant's mailbox users (Graph filter: {Core.Exchange.MailboxUserDirectory.Filter}).");
-        var directory = new Core.Exchange.MailboxUserDirectory(Connection.Pipeline, Connection.Endpoints);
+        var directory = new Core.Exchange.MailboxUserDirectory(ActiveConnection.Pipeline, ActiveConnection.Endpoints);
         var users = directory.ListAsync(Queue.Token).GetAsyncEnumerator(Queue.Token);
         try
         {
@@ -205,6 +210,13 @@ public abstract class UserCommandBase : PSCmdlet
 
     private void HandleAndReport(object result)
     {
+        // A rejected token or a missing permission meets every user alike: one terminating error, not one per user.
+        if (ActiveConnection.Photos.StopFailure is { } stop)
+        {
+            if (!IsStopFailureResult(result)) Handle(result);
+            Queue.Cancel();
+            ThrowTerminatingError(ErrorRecords.From(stop, stop.StatusCode is null ? null : ActiveConnection.Endpoints.TenantName));
+        }
         Handle(result);
         var now = _clock.ElapsedMilliseconds;
         if (now - _lastProgress < 250 && _lastProgress >= 0) return;
@@ -235,7 +247,7 @@ public abstract class UserCommandBase : PSCmdlet
 
     private void WriteSummary()
     {
-        var c = Connection.Counters;
+        var c = ActiveConnection.Counters;
         var summary = new ProfileSyncRunSummary
         {
             Command = MyInvocation.MyCommand.Name,
@@ -249,8 +261,16 @@ public abstract class UserCommandBase : PSCmdlet
         };
         WriteInformation(summary, new[] { "ProfileSync", "Summary" });
         WriteVerbose(summary.ToString());
-        if (Connection.Library.DiscoveryNote is string note) WriteVerbose(note);
+        if (ActiveConnection.Library.DiscoveryNote is string note) WriteVerbose(note);
     }
+
+    private static bool IsStopFailureResult(object result) => result switch
+    {
+        PhotoSyncState s => s.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
+        PhotoSyncResult r => r.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
+        UserCheck c => c.State.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
+        _ => false,
+    };
 
     protected void WriteStateError(PhotoSyncState state)
     {
