@@ -140,7 +140,7 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
         WriteVerbose($"Signing in ({connection.AuthenticationMethod}) to {connection.Endpoints.TenantName}: Graph {connection.Endpoints.GraphBaseUrl}, My Site {connection.Endpoints.MySiteHost}, admin {connection.Endpoints.SharePointAdmin}; scopes {connection.Endpoints.GraphScope} and {connection.Endpoints.SharePointScope}.");
         // The credential calls back on a worker thread (device code): its text is queued and written here, on the pipeline thread.
         var signIn = connection.SignInAsync(_stop.Token);
-        while (!signIn.Wait(100))
+        while (!((IAsyncResult)signIn).AsyncWaitHandle.WaitOne(100))
             while (messages.TryDequeue(out var text)) WriteWarning(text);
         while (messages.TryDequeue(out var last)) WriteWarning(last);
         if (signIn.IsCanceled || _stop.IsCancellationRequested)
