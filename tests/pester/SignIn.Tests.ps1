@@ -12,32 +12,6 @@ BeforeAll {
         $path
     }
 
-    # Runs a script signed in as the emulator's managed identity, in its own process as a runbook is:
-    # Azure.Identity finds the endpoint through IDENTITY_ENDPOINT and IDENTITY_HEADER (and MSAL keeps
-    # managed identity tokens per process). Only endpoints differ from a real tenant. The script sets
-    # fields of $result; a terminating error is reported in Error, Message and Category.
-    function Invoke-AsManagedIdentity($Emulator, [string] $Script, [string] $ClientId) {
-        $connect = "Connect-ProfileSync -TenantName contoso -ManagedIdentity -GraphEndpoint '$($Emulator.Graph)' -MySiteHostUrl '$($Emulator.MySite)' -SharePointAdminUrl '$($Emulator.Admin)'"
-        if ($ClientId) { $connect += " -ManagedIdentityClientId '$ClientId'" }
-        $command = @"
-`$ErrorActionPreference = 'Stop'
-Import-Module '$ModulePath'
-`$result = [ordered]@{}
-try { $connect; $Script }
-catch { `$result.Error = `$_.FullyQualifiedErrorId; `$result.Message = `$_.Exception.Message; `$result.Category = [string]`$_.CategoryInfo.Category }
-`$result | ConvertTo-Json -Depth 6 -Compress
-"@
-        $env:IDENTITY_ENDPOINT = $Emulator.IdentityEndpoint
-        $env:IDENTITY_HEADER = $Emulator.IdentityHeader
-        try {
-            $pwsh = Get-PwshCommandLine
-            $line = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -OutputFormat Text -Command $command 2>&1 | Select-Object -Last 1
-        }
-        finally { Remove-Item env:IDENTITY_ENDPOINT, env:IDENTITY_HEADER -ErrorAction SilentlyContinue }
-        "$line" | Should -Match '^\{' -Because "the child run printed its result: $line"
-        $line | ConvertFrom-Json
-    }
-
     function Get-IdentityRequests($Emulator, [string] $Resource) {
         @(Get-EmulatorLog $Emulator | Where-Object { $_.Service -eq 'identity' -and $_.Target -like "*resource=$Resource*" })
     }
@@ -56,7 +30,7 @@ Describe 'Managed identity sign-in (Azure Automation, Azure VMs)' {
     AfterAll { Stop-TenantEmulator $emu }
 
     It 'signs in as the system-assigned identity, asks each service for its own resource, and checks users' {
-        $r = Invoke-AsManagedIdentity $emu @'
+        $r = Invoke-ManagedIdentityProcess $emu @'
 $c = Get-ProfileSyncConnection
 $result.Method = $c.AuthenticationMethod; $result.GraphScope = $c.GraphScope; $result.SharePointScope = $c.SharePointScope
 $result.MinutesLeft = ($c.GraphTokenExpiresOn - [DateTimeOffset]::UtcNow).TotalMinutes
@@ -76,11 +50,11 @@ $result.Users = @($states).Count; $result.Errors = @($states | Where-Object Stat
     }
 
     It 'signs in as a user-assigned identity by its client id, and refuses an unknown one with one clear error' {
-        $r = Invoke-AsManagedIdentity $emu '$c = Get-ProfileSyncConnection; $result.Method = $c.AuthenticationMethod; $result.ClientId = $c.ClientId' -ClientId '11111111-2222-3333-4444-555555555555'
+        $r = Invoke-ManagedIdentityProcess $emu '$c = Get-ProfileSyncConnection; $result.Method = $c.AuthenticationMethod; $result.ClientId = $c.ClientId' -ClientId '11111111-2222-3333-4444-555555555555'
         $r.Method | Should -Be 'ManagedIdentity (user-assigned)'
         $r.ClientId | Should -Be '11111111-2222-3333-4444-555555555555'
         (Get-EmulatorLog $emu | Where-Object { $_.Service -eq 'identity' } | Select-Object -Last 1).Target | Should -BeLike '*client_id=11111111-2222-3333-4444-555555555555*'
-        $bad = Invoke-AsManagedIdentity $emu '$result.Connected = $true' -ClientId '99999999-0000-0000-0000-000000000000'
+        $bad = Invoke-ManagedIdentityProcess $emu '$result.Connected = $true' -ClientId '99999999-0000-0000-0000-000000000000'
         $bad.Error | Should -Be 'SignInFailed,ProfileSync.PowerShell.Commands.ConnectProfileSyncCommand'
         $bad.Category | Should -Be 'AuthenticationError'
         $bad.Connected | Should -BeNullOrEmpty
@@ -95,7 +69,7 @@ Describe 'Token renewal during a long run' {
     AfterAll { Stop-TenantEmulator $emu }
 
     It 'renews both tokens before they expire and no request meets an expired one' {
-        $r = Invoke-AsManagedIdentity $emu @'
+        $r = Invoke-ManagedIdentityProcess $emu @'
 $clock = [Diagnostics.Stopwatch]::StartNew()
 $results = Sync-ProfilePhoto -All -ThrottleLimit 12 -ErrorAction SilentlyContinue -Confirm:$false
 $result.Seconds = $clock.Elapsed.TotalSeconds; $result.Users = @($results).Count; $result.Failed = @($results | Where-Object Action -eq 'Failed').Count
@@ -114,7 +88,7 @@ Describe 'Missing rights stop the run with one error that names them' {
     It 'Graph without ProfilePhoto.Read.All: one terminating AccessDenied, no per-user errors' {
         $emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario (New-IdentityScenario @(@{ graphPermissions = @() }))
         try {
-            $r = Invoke-AsManagedIdentity $emu @'
+            $r = Invoke-ManagedIdentityProcess $emu @'
 $errs = $null
 try { $out = 'mi001@contoso.com', 'mi002@contoso.com', 'mi003@contoso.com' | Get-PhotoSyncState -ErrorVariable errs -ErrorAction SilentlyContinue }
 finally { $result.Written = ($out | Measure-Object).Count; $result.PerUserErrors = @($errs | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] -and "$($_.TargetObject)" -like 'mi0*' }).Count }
@@ -132,10 +106,10 @@ finally { $result.Written = ($out | Measure-Object).Count; $result.PerUserErrors
         $emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario (New-IdentityScenario @(@{ sharePointAdmin = $false }))
         try {
             # A dry run needs no write rights.
-            $dry = Invoke-AsManagedIdentity $emu '$result.Actions = @(Sync-ProfilePhoto -All -WhatIf -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.Action })'
+            $dry = Invoke-ManagedIdentityProcess $emu '$result.Actions = @(Sync-ProfilePhoto -All -WhatIf -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.Action })'
             $dry.Error | Should -BeNullOrEmpty
             $dry.Actions | Should -Contain 'WouldUpdate'
-            $r = Invoke-AsManagedIdentity $emu '$null = Sync-ProfilePhoto -All -ErrorAction SilentlyContinue -Confirm:$false'
+            $r = Invoke-ManagedIdentityProcess $emu '$null = Sync-ProfilePhoto -All -ErrorAction SilentlyContinue -Confirm:$false'
             $r.Error | Should -BeLike 'AccessDenied,*'
             $r.Message | Should -Match 'SharePoint Administrator'
             @(Get-EmulatorLog $emu | Where-Object { $_.Method -eq 'POST' -and $_.Service -in 'mysite', 'admin' }) | Should -BeNullOrEmpty -Because 'nothing is written'

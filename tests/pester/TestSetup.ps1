@@ -39,3 +39,31 @@ function Start-ConnectedEmulator([string] $Scenario = $DemoScenario) {
     Connect-TenantEmulator $emulator
     $emulator
 }
+
+# Runs a script signed in as the emulator's managed identity, in its own process as a runbook is:
+# Azure.Identity finds the endpoint through IDENTITY_ENDPOINT and IDENTITY_HEADER (and MSAL keeps
+# managed identity tokens per process). Only endpoints differ from a real tenant. The script sets
+# fields of $result; a terminating error is reported in Error, Message and Category.
+function Invoke-ManagedIdentityProcess($Emulator, [string] $Script, [string] $ClientId, [string] $Before = '', [string] $After = '') {
+    $connect = "Connect-ProfileSync -TenantName contoso -ManagedIdentity -GraphEndpoint '$($Emulator.Graph)' -MySiteHostUrl '$($Emulator.MySite)' -SharePointAdminUrl '$($Emulator.Admin)'"
+    if ($ClientId) { $connect += " -ManagedIdentityClientId '$ClientId'" }
+    $command = @"
+`$ErrorActionPreference = 'Stop'
+`$result = [ordered]@{}
+try { $Before } catch { `$result.BeforeError = `$_.Exception.Message }
+try { Import-Module '$ModulePath'; $connect; $Script }
+catch { `$result.Error = `$_.FullyQualifiedErrorId; `$result.Message = `$_.Exception.Message; `$result.Category = [string]`$_.CategoryInfo.Category }
+try { $After } catch { `$result.AfterError = `$_.Exception.Message }
+`$result | ConvertTo-Json -Depth 6 -Compress
+"@
+    $env:IDENTITY_ENDPOINT = $Emulator.IdentityEndpoint
+    $env:IDENTITY_HEADER = $Emulator.IdentityHeader
+    try {
+        $pwsh = Get-PwshCommandLine
+        $line = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -OutputFormat Text -Command $command 2>&1 | Select-Object -Last 1
+    }
+    finally { Remove-Item env:IDENTITY_ENDPOINT, env:IDENTITY_HEADER -ErrorAction SilentlyContinue }
+    "$line" | Should -Match '^\{' -Because "the child run printed its result: $line"
+    $line | ConvertFrom-Json
+}
+
