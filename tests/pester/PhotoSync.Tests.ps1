@@ -159,14 +159,30 @@ Describe 'Secrets stay secret' {
     AfterAll { Stop-TenantEmulator $emu }
 
     It 'no stream of any cmdlet carries a token, even with -Verbose -Debug' {
+        # A certificate sign-in that cannot reach Entra ID from here, and one with a wrong password: neither may echo the password.
+        $rsa = [System.Security.Cryptography.RSA]::Create(2048)
+        $request = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new('CN=ProfileSync test', $rsa, 'SHA256', [System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+        $pfx = Join-Path $TestDrive 'app.pfx'
+        $password = 'Pfx-Secret-7d1e!'
+        [IO.File]::WriteAllBytes($pfx, $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddDays(-1), [DateTimeOffset]::UtcNow.AddDays(1)).Export('Pfx', $password))
         $all = & {
             Connect-TenantEmulator $emu -PassThru -Verbose -Debug
+            Get-ProfileSyncConnection -Verbose -Debug | Format-List * | Out-String
             'adele.vance@contoso.com', "o'neil@contoso.com", 'left.company@contoso.com', 'bad' | Get-PhotoSyncState -Verbose -Debug -ErrorAction Continue
             'jürgen@contoso.com', 'broken.photo@contoso.com' | Sync-ProfilePhoto -Verbose -Debug -ErrorAction Continue -Confirm:$false
+            foreach ($given in $password, 'wrong-password') {
+                try { Connect-ProfileSync -TenantName contoso -ClientId '00000000-0000-0000-0000-0000000000aa' -CertificatePath $pfx -CertificatePassword (ConvertTo-SecureString $given -AsPlainText -Force) -Verbose -Debug }
+                catch { $_ | Format-List * -Force | Out-String; $_.Exception | Format-List * -Force | Out-String }
+            }
+            Disconnect-ProfileSync -Verbose -Debug
         } *>&1 | Out-String -Width 500
         $all | Should -Not -BeNullOrEmpty
+        $all | Should -Match 'SignInFailed' -Because 'the certificate sign-in was tried'
+        $all | Should -Match 'password is wrong'
         $all | Should -Not -Match ([regex]::Escape($emu.GraphToken))
         $all | Should -Not -Match ([regex]::Escape($emu.SharePointToken))
+        $all | Should -Not -Match ([regex]::Escape($password))
+        $all | Should -Not -Match 'wrong-password'
         (Get-PSCallStack | Out-String) | Should -Not -Match ([regex]::Escape($emu.GraphToken))
     }
 }

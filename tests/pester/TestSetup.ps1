@@ -48,7 +48,7 @@ function Invoke-ManagedIdentityProcess($Emulator, [string] $Script, [string] $Cl
     $connect = "Connect-ProfileSync -TenantName contoso -ManagedIdentity -GraphEndpoint '$($Emulator.Graph)' -MySiteHostUrl '$($Emulator.MySite)' -SharePointAdminUrl '$($Emulator.Admin)'"
     if ($ClientId) { $connect += " -ManagedIdentityClientId '$ClientId'" }
     $command = @"
-`$ErrorActionPreference = 'Stop'
+`$ErrorActionPreference = 'Stop'; `$VerbosePreference = 'Continue'; `$DebugPreference = 'Continue'
 `$result = [ordered]@{}
 try { $Before } catch { `$result.BeforeError = `$_.Exception.Message }
 try { Import-Module '$ModulePath'; $connect; $Script }
@@ -60,9 +60,13 @@ try { $After } catch { `$result.AfterError = `$_.Exception.Message }
     $env:IDENTITY_HEADER = $Emulator.IdentityHeader
     try {
         $pwsh = Get-PwshCommandLine
-        $line = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -OutputFormat Text -Command $command 2>&1 | Select-Object -Last 1
+        $output = @(& $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -OutputFormat Text -Command $command 2>&1 | ForEach-Object { "$_" })
+        $line = $output | Select-Object -Last 1
     }
     finally { Remove-Item env:IDENTITY_ENDPOINT, env:IDENTITY_HEADER -ErrorAction SilentlyContinue }
+    # Every stream, verbose and debug included, went to this output: no token the identity endpoint issued may be in it.
+    ($output -join "`n") | Should -Not -Match 'mi-[0-9a-f]{48}' -Because 'no token appears in any stream'
+    ($output -join "`n") | Should -Not -Match ([regex]::Escape($Emulator.IdentityHeader)) -Because 'the identity header is a secret too'
     "$line" | Should -Match '^\{' -Because "the child run printed its result: $line"
     $line | ConvertFrom-Json
 }
