@@ -139,3 +139,43 @@ Describe 'Two tenants in one script' {
         finally { Stop-TenantEmulator $a; Stop-TenantEmulator $b }
     }
 }
+
+Describe 'The credential behind each parameter set (offline: Entra ID cannot be reached from here)' {
+    It 'device code and certificate sign-ins go through their Azure.Identity credential and fail with one clear SignInFailed' {
+        $rsa = [System.Security.Cryptography.RSA]::Create(2048)
+        $request = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new('CN=ProfileSync test', $rsa, 'SHA256', [System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+        $certificate = $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddDays(-1), [DateTimeOffset]::UtcNow.AddDays(1))
+        $app = '00000000-0000-0000-0000-0000000000aa'
+        $runs = @(
+            @{ Name = 'DeviceCode'; Parameters = @{ ClientId = $app; UseDeviceCode = $true }; Credential = 'DeviceCodeCredential' }
+            @{ Name = 'Certificate'; Parameters = @{ ClientId = $app; Certificate = $certificate; TenantId = 'contoso.onmicrosoft.com' }; Credential = 'ClientCertificateCredential' }
+        )
+        # Each attempt waits out Azure.Identity's network retries (about 12 s): run them side by side.
+        $outcomes = $runs | ForEach-Object -ThrottleLimit 2 -Parallel {
+            Import-Module $using:ModulePath
+            $run = $_
+            $parameters = $run.Parameters
+            try { Connect-ProfileSync -TenantName contoso @parameters -ErrorAction Stop; [pscustomobject]@{ Name = $run.Name; Id = 'connected' } }
+            catch { [pscustomobject]@{ Name = $run.Name; Id = $_.FullyQualifiedErrorId; Message = $_.Exception.Message; Credential = $run.Credential } }
+        }
+        $outcomes | Should -HaveCount 2
+        foreach ($o in $outcomes) {
+            $o.Id | Should -Be 'SignInFailed,ProfileSync.PowerShell.Commands.ConnectProfileSyncCommand' -Because "$($o.Name) cannot reach Entra ID here"
+            $o.Message | Should -Match $o.Credential -Because "$($o.Name) signs in with $($o.Credential)"
+            $o.Message | Should -Match 'login\.microsoftonline\.com' -Because 'the Global cloud signs in at its own authority'
+        }
+    }
+
+    It 'a thumbprint not in the store is refused at once, naming it' {
+        { Connect-ProfileSync -TenantName contoso -ClientId '00000000-0000-0000-0000-0000000000aa' -CertificateThumbprint 'AB CD EF 01 23 45 67 89 AB CD EF 01 23 45 67 89 AB CD EF 01' } |
+            Should -Throw -ErrorId 'InvalidParameter,ProfileSync.PowerShell.Commands.ConnectProfileSyncCommand' -ExpectedMessage '*ABCDEF0123456789ABCDEF0123456789ABCDEF01*'
+    }
+
+    It 'offers exactly the documented parameter sets' {
+        (Get-Command Connect-ProfileSync).ParameterSets.Name | Sort-Object |
+            Should -Be @('AccessToken', 'Certificate', 'CertificatePath', 'CertificateThumbprint', 'DeviceCode', 'Interactive', 'ManagedIdentity')
+        (Get-Command Connect-ProfileSync).DefaultParameterSet | Should -Be 'Interactive'
+        (Get-Command Connect-ProfileSync).Parameters['Environment'].ParameterType.GetEnumNames() | Should -Be @('Global', 'USGovernment', 'USGovernmentDoD', 'China')
+        foreach ($cmd in 'Get-PhotoSyncState', 'Sync-ProfilePhoto') { (Get-Command $cmd).Parameters.Keys | Should -Contain 'Connection' }
+    }
+}
