@@ -802,6 +802,15 @@ public sealed class Emulator : IAsyncDisposable
             await WriteJsonAsync(ctx, 200, new { user.PhotoETag }, "application/json");
             return;
         }
+        if (path == "/limits" && ctx.Request.Method == "POST")
+        {
+            // Switches latency and the SharePoint budget (e.g. off to prepare a tenant quickly, on to measure), and starts a fresh budget minute.
+            if (int.TryParse(ctx.Request.Query["latencyMs"], out var latency)) Scenario.LatencyMs = latency;
+            if (int.TryParse(ctx.Request.Query["sharePointRequestsPerMinute"], out var budget)) Scenario.SharePointRequestsPerMinute = budget;
+            _budget.Reset();
+            ctx.Response.StatusCode = 204;
+            return;
+        }
         if (path == "/warm" && ctx.Request.Method == "POST")
         {
             // Draws every lazily seeded photo and thumbnail now, so a measured run does not pay for the emulator's own drawing.

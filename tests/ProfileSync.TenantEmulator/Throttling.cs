@@ -37,6 +37,11 @@ public sealed class SharePointBudget
     private readonly Queue<DateTimeOffset> _window = new();
     private readonly object _gate = new();
 
+    public void Reset()
+    {
+        lock (_gate) _window.Clear();
+    }
+
     public (bool Allowed, int Used, TimeSpan RetryAfter) Spend(int perMinute, DateTimeOffset now)
     {
         lock (_gate)

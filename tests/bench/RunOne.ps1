@@ -7,7 +7,9 @@ param(
     [Parameter(Mandatory)] [ValidateSet('Baseline', 'ProfileSync')] [string] $Kind,
     [Parameter(Mandatory)] [ValidateSet('Check', 'Sync')] [string] $Mode,
     [Parameter(Mandatory)] [string] $ModulePath,
-    [string] $UsersFile
+    [string] $UsersFile,
+    # Sync only: rewrite users found InSync too (prepares a tenant whose every photo ProfileSync wrote).
+    [switch] $Force
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
@@ -24,7 +26,7 @@ else {
         -GraphAccessToken (ConvertTo-SecureString $env:PROFILESYNC_BENCH_GRAPHTOKEN -AsPlainText -Force) `
         -SharePointAccessToken (ConvertTo-SecureString $env:PROFILESYNC_BENCH_SPOTOKEN -AsPlainText -Force)
     $outcomes = @{}
-    $run = if ($Mode -eq 'Check') { { Get-PhotoSyncState -All -ErrorAction SilentlyContinue } } else { { Sync-ProfilePhoto -All -ErrorAction SilentlyContinue -Confirm:$false } }
+    $run = if ($Mode -eq 'Check') { { Get-PhotoSyncState -All -ErrorAction SilentlyContinue } } else { { Sync-ProfilePhoto -All -ErrorAction SilentlyContinue -Confirm:$false -Force:$Force } }
     & $run | ForEach-Object {
         $key = if ($Mode -eq 'Check') { [string]$_.State } else { [string]$_.Action }
         $outcomes[$key] = 1 + [int]$outcomes[$key]
