@@ -57,4 +57,5 @@ public static class ErrorIds
     public const string InvalidParameter = "InvalidParameter";
     public const string ServiceUnreachable = "ServiceUnreachable";
     public const string SignInFailed = "SignInFailed";
+    public const string NoUserColumn = "NoUserColumn";
 }

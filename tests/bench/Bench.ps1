@@ -45,48 +45,18 @@ function Invoke-Measured([string] $Kind, [string] $Mode, $Emulator, [string] $Us
     }
 }
 
-$results = [ordered]@{}
-$baselineOf = @{}
-$emulator = $null
-$usersFile = Join-Path ([IO.Path]::GetTempPath()) "profilesync-bench-users-$PID.txt"
-foreach ($step in @(
-        @{ Name = 'Baseline: check'; Kind = 'Baseline'; Mode = 'Check'; Fresh = $true },
-        @{ Name = 'Get-PhotoSyncState -All'; Kind = 'ProfileSync'; Mode = 'Check'; Fresh = $true },
-        @{ Name = 'Baseline: sync'; Kind = 'Baseline'; Mode = 'Sync'; Fresh = $true },
-        @{ Name = 'Sync-ProfilePhoto -All'; Kind = 'ProfileSync'; Mode = 'Sync'; Fresh = $true },
-        @{ Name = 'Get-PhotoSyncState -All, tenant just synced'; Kind = 'ProfileSync'; Mode = 'Check'; Fresh = $false })) {
-    if ($step.Fresh) {
-        if ($emulator) { Stop-TenantEmulator $emulator }
-        $emulator = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $Scenario
-        Get-EmulatorUserList $emulator | Set-Content $usersFile
-        Invoke-RestMethod -Method Post ([uri]::new($emulator.Control, 'warm')) | Out-Null
-    }
-    if (-not $step.Fresh) {
-        # The budget is a sliding minute: let the previous run's requests leave it, as a nightly check would find it.
-        Start-Sleep -Seconds 61
-    }
-    Write-Host "Running: $($step.Name) ..."
-    $baselineOf[$step.Name] = if ($step.Mode -eq 'Sync' -and $step.Kind -eq 'ProfileSync') { 'Baseline: sync' } else { 'Baseline: check' }
-    $results[$step.Name] = Invoke-Measured $step.Kind $step.Mode $emulator $usersFile
-    Write-Host ("  {0:0.0} s, outcomes: {1}" -f $results[$step.Name].Seconds, (($results[$step.Name].Outcomes.PSObject.Properties | ForEach-Object { "$($_.Name) $($_.Value)" }) -join ', '))
-}
-$users = $emulator.Users
-Stop-TenantEmulator $emulator
-$emulator = $null
-
 # The nightly run: a tenant ProfileSync synced before (prepared with latency and limits off by
 # Sync-ProfilePhoto -All -Force, so every photo in SharePoint is one ProfileSync wrote), then a day's
 # changes: every 50th user gets a new Exchange photo (2%; users who had none become
 # MissingInSharePoint). The baseline and ProfileSync each run on an identically prepared tenant, with
 # the documented limits back on and a fresh budget minute, as at night.
 function New-NightlyTenant {
-    $emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $Scenario
-    Get-EmulatorUserList $emu | Set-Content $usersFile
+    $emu = New-BenchTenant
     $limits = { param($latency, $budget) Invoke-RestMethod -Method Post ([uri]::new($emu.Control, "limits?latencyMs=$latency&sharePointRequestsPerMinute=$budget")) | Out-Null }
     $stats = Invoke-RestMethod ([uri]::new($emu.Control, 'stats'))
     & $limits 0 0
     $prepared = Invoke-Measured ProfileSync Sync $emu $usersFile -Force
-    Write-Host ("  prepared in {0:0.0} s: {1}" -f $prepared.Seconds, (($prepared.Outcomes.PSObject.Properties | ForEach-Object { "$($_.Name) $($_.Value)" }) -join ', '))
+    Write-Host ("  prepared in {0:0.0} s: {1}" -f $prepared.Seconds, (Format-Outcomes $prepared))
     $i = 0
     foreach ($upn in Get-Content $usersFile) {
         if (($i++ % 50) -eq 7) { Invoke-RestMethod -Method Post ([uri]::new($emu.Control, "users/$([uri]::EscapeDataString($upn))/photo?seed=$(90000 + $i)")) | Out-Null }
@@ -95,24 +65,48 @@ function New-NightlyTenant {
     & $limits $stats.LatencyMs $stats.SharePointRequestsPerMinute
     $emu
 }
-foreach ($step in @(
-        @{ Name = 'Nightly, baseline: check'; Kind = 'Baseline'; Mode = 'Check'; Fresh = $true },
-        @{ Name = 'Nightly, Get-PhotoSyncState -All'; Kind = 'ProfileSync'; Mode = 'Check'; Fresh = $false },
-        @{ Name = 'Nightly, baseline: sync'; Kind = 'Baseline'; Mode = 'Sync'; Fresh = $false },
-        @{ Name = 'Nightly, Sync-ProfilePhoto -All'; Kind = 'ProfileSync'; Mode = 'Sync'; Fresh = $true })) {
-    if ($step.Fresh) {
-        if ($emulator) { Stop-TenantEmulator $emulator }
-        Write-Host "Preparing a nightly tenant ..."
-        $emulator = New-NightlyTenant
-    }
-    else {
-        # A fresh budget minute, as the next night would find it (the same as waiting 60 s).
-        Invoke-RestMethod -Method Post ([uri]::new($emulator.Control, 'limits')) | Out-Null
+
+function New-BenchTenant {
+    $emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $Scenario
+    Get-EmulatorUserList $emu | Set-Content $usersFile
+    Invoke-RestMethod -Method Post ([uri]::new($emu.Control, 'warm')) | Out-Null
+    $emu
+}
+
+function Format-Outcomes($Run) { ($Run.Outcomes.PSObject.Properties | ForEach-Object { "$($_.Name) $($_.Value)" }) -join ', ' }
+
+# Tenant: Fresh (a new emulator), Nightly (a new, prepared one), Drained (the same, after the sliding
+# minute has emptied: 61 s), FreshMinute (the same, with a fresh budget minute: the same as waiting).
+$steps = @(
+    @{ Name = 'First run, baseline: check'; Kind = 'Baseline'; Mode = 'Check'; Tenant = 'Fresh'; Baseline = 'First run, baseline: check' }
+    @{ Name = 'First run, Get-PhotoSyncState -All'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'Fresh'; Baseline = 'First run, baseline: check' }
+    @{ Name = 'First run, baseline: sync'; Kind = 'Baseline'; Mode = 'Sync'; Tenant = 'Fresh'; Baseline = 'First run, baseline: sync' }
+    @{ Name = 'First run, Sync-ProfilePhoto -All'; Kind = 'ProfileSync'; Mode = 'Sync'; Tenant = 'Fresh'; Baseline = 'First run, baseline: sync' }
+    @{ Name = 'Get-PhotoSyncState -All right after that sync'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'Drained'; Baseline = 'First run, baseline: check' }
+    @{ Name = 'Nightly, baseline: check'; Kind = 'Baseline'; Mode = 'Check'; Tenant = 'Nightly'; Baseline = 'Nightly, baseline: check' }
+    @{ Name = 'Nightly, Get-PhotoSyncState -All'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'FreshMinute'; Baseline = 'Nightly, baseline: check' }
+    @{ Name = 'Nightly, baseline: sync'; Kind = 'Baseline'; Mode = 'Sync'; Tenant = 'FreshMinute'; Baseline = 'Nightly, baseline: sync' }
+    @{ Name = 'Nightly, Sync-ProfilePhoto -All'; Kind = 'ProfileSync'; Mode = 'Sync'; Tenant = 'Nightly'; Baseline = 'Nightly, baseline: sync' }
+)
+$results = [ordered]@{}
+$baselineOf = @{}
+$emulator = $null
+$users = 0
+$usersFile = Join-Path ([IO.Path]::GetTempPath()) "profilesync-bench-users-$PID.txt"
+foreach ($step in $steps) {
+    switch ($step.Tenant) {
+        'Drained' { Start-Sleep -Seconds 61 }
+        'FreshMinute' { Invoke-RestMethod -Method Post ([uri]::new($emulator.Control, 'limits')) | Out-Null }
+        default {
+            if ($emulator) { Stop-TenantEmulator $emulator }
+            if ($step.Tenant -eq 'Nightly') { Write-Host 'Preparing a nightly tenant ...'; $emulator = New-NightlyTenant } else { $emulator = New-BenchTenant }
+            $users = $emulator.Users
+        }
     }
     Write-Host "Running: $($step.Name) ..."
-    $baselineOf[$step.Name] = if ($step.Mode -eq 'Sync') { 'Nightly, baseline: sync' } else { 'Nightly, baseline: check' }
+    $baselineOf[$step.Name] = $step.Baseline
     $results[$step.Name] = Invoke-Measured $step.Kind $step.Mode $emulator $usersFile
-    Write-Host ("  {0:0.0} s, outcomes: {1}" -f $results[$step.Name].Seconds, (($results[$step.Name].Outcomes.PSObject.Properties | ForEach-Object { "$($_.Name) $($_.Value)" }) -join ', '))
+    Write-Host ("  {0:0.0} s, outcomes: {1}" -f $results[$step.Name].Seconds, (Format-Outcomes $results[$step.Name]))
 }
 Stop-TenantEmulator $emulator
 Remove-Item $usersFile -ErrorAction SilentlyContinue

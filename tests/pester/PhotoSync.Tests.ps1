@@ -115,6 +115,18 @@ Describe 'Sync-ProfilePhoto end to end' {
         ($errs | Where-Object TargetObject -eq 'not-a-upn').Exception.Message | Should -Match "'not-a-upn' is not a user principal name"
     }
 
+    It 'stops with one error naming the accepted columns when a CSV has no user column at all' {
+        $csv = Join-Path $TestDrive 'nocolumn.csv'
+        @('Login,Department', 'adele.vance@contoso.com,IT', 'jürgen@contoso.com,R&D') | Set-Content -Path $csv -Encoding utf8
+        Clear-EmulatorLog $emu
+        $thrown = $null
+        try { $null = Import-Csv $csv | Get-PhotoSyncState -ErrorAction SilentlyContinue } catch { $thrown = $_ }
+        $thrown.FullyQualifiedErrorId | Should -Be 'NoUserColumn,ProfileSync.PowerShell.Commands.GetPhotoSyncStateCommand'
+        $thrown.Exception.Message | Should -Match 'UserPrincipalName, UPN, Mail, Email, Identity, UserId'
+        $thrown.ErrorDetails.RecommendedAction | Should -Match 'Select-Object'
+        @(Get-EmulatorLog $emu) | Should -BeNullOrEmpty -Because 'nothing was sent'
+    }
+
     It 'leaves the awkward names InSync afterwards, by the stamp and without downloading their Exchange photo' {
         Clear-EmulatorLog $emu
         $r = "o'neil@contoso.com", 'jürgen@contoso.com', 'jane_fabrikam.com#EXT#@contoso.onmicrosoft.com' | Get-PhotoSyncState

@@ -85,7 +85,14 @@ public abstract class UserCommandBase : PSCmdlet
             if (!UserRef.TryParse(input, out var user, out var error))
             {
                 if (input is not null && input.StartsWith("@{", StringComparison.Ordinal) && input.EndsWith('}'))
+                {
+                    // The first row of a CSV without any user column: every row will be the same, so one terminating error.
+                    if (_submitted == 0 && _done == 0)
+                        ThrowTerminatingError(ErrorRecords.For(ErrorIds.NoUserColumn,
+                            $"The input has no column ProfileSync recognises (first row: {input}). Name the user column one of: {AcceptedColumns}.", input,
+                            $"Rename the column, e.g. Import-Csv users.csv | Select-Object @{{n='UserPrincipalName';e={{$_.Login}}}} | {MyInvocation.MyCommand.Name}."));
                     error = $"The input row {input} has no column ProfileSync recognises. Name the user column one of: {AcceptedColumns}.";
+                }
                 WriteError(ErrorRecords.For(ErrorIds.InvalidUserPrincipalName, error, input,
                     "Correct the row (a UPN such as adele@contoso.com) and run again for it; the other rows go on."));
                 Count("InvalidInput");
