@@ -22,6 +22,7 @@ public sealed class Emulator : IAsyncDisposable
     private readonly List<WebApplication> _apps = new();
     private readonly MailboxConcurrency _mailboxes = new();
     private readonly SharePointBudget _budget = new();
+    private readonly FaultInjector _faults = new();
 
     private Emulator(Scenario scenario)
     {
@@ -145,6 +146,7 @@ public sealed class Emulator : IAsyncDisposable
                 await GraphErrorAsync(ctx, 401, "InvalidAuthenticationToken", refusal ?? "Access token validation failure. Invalid audience.");
                 return;
             }
+            if (await InjectGraphFaultAsync(ctx, target)) return;
             await RouteGraphAsync(ctx);
         }
         finally
@@ -372,6 +374,60 @@ public sealed class Emulator : IAsyncDisposable
             },
         }, "application/json");
 
+    // ---------- injected faults (issue 5) ----------
+
+    private async Task<bool> InjectGraphFaultAsync(HttpContext ctx, string target)
+    {
+        switch (_faults.Decide(Scenario.Faults, "graph", ctx.Request.Method, target, false, false))
+        {
+            case "throttle":
+                ctx.Response.Headers.RetryAfter = Scenario.Faults!.RetryAfterSeconds.ToString();
+                await GraphErrorAsync(ctx, 429, "TooManyRequests", "Too many requests. Retry after the time in the Retry-After header.");
+                return true;
+            case "server-error":
+                await GraphErrorAsync(ctx, 500, "generalException", "An unexpected error occurred.");
+                return true;
+            case "reset" or "reset-upload":
+                ctx.Abort();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private async Task<bool> InjectSharePointFaultAsync(HttpContext ctx, string target)
+    {
+        var path = ctx.Request.Path.Value ?? "";
+        var isUpload = ctx.Request.Method == "POST" && path.Contains("/Files/AddUsingPath(", StringComparison.OrdinalIgnoreCase);
+        var isProfileWrite = ctx.Request.Method == "POST" && path.EndsWith("/SetSingleValueProfileProperty", StringComparison.OrdinalIgnoreCase);
+        switch (_faults.Decide(Scenario.Faults, "sharepoint", ctx.Request.Method, target, isUpload, isProfileWrite))
+        {
+            case "throttle":
+                ctx.Response.Headers.RetryAfter = Scenario.Faults!.RetryAfterSeconds.ToString();
+                await SharePointErrorAsync(ctx, 429, "-2147024860, Microsoft.SharePoint.SPQueryThrottledException", "The request has been throttled.");
+                return true;
+            case "throttle-no-retry-after":
+                await SharePointErrorAsync(ctx, 503, "-1, Microsoft.SharePoint.Client.ServerUnavailableException", "The service is unavailable.");
+                return true;
+            case "server-error" or "profile-write-error":
+                await SharePointErrorAsync(ctx, 500, "-1, System.InvalidOperationException", "Unexpected error on the server.");
+                return true;
+            case "reset":
+                ctx.Abort();
+                return true;
+            case "reset-upload":
+                // Half the body arrives, then the connection drops: nothing is stored.
+                var half = new byte[Math.Max(1, (int)((ctx.Request.ContentLength ?? 2) / 2))];
+                try { await ctx.Request.Body.ReadAtLeastAsync(half, half.Length, throwOnEndOfStream: false); } catch (IOException) { }
+                ctx.Abort();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    public int InjectedFaults => _faults.Injected;
+
     // ---------- SharePoint Online ----------
 
     private async Task HandleSharePointAsync(HttpContext ctx, bool admin)
@@ -412,6 +468,7 @@ public sealed class Emulator : IAsyncDisposable
                     "The request has been throttled. Please retry after the time in the Retry-After header.");
                 return;
             }
+            if (await InjectSharePointFaultAsync(ctx, target)) return;
             await RouteSharePointAsync(ctx, admin);
         }
         finally
@@ -800,6 +857,16 @@ public sealed class Emulator : IAsyncDisposable
             if (user is null) { ctx.Response.StatusCode = 404; return; }
             user.SetPhoto(new PhotoSpec { Seed = int.Parse(ctx.Request.Query["seed"].ToString()), Variant = int.TryParse(ctx.Request.Query["variant"], out var v) ? v : 0 });
             await WriteJsonAsync(ctx, 200, new { user.PhotoETag }, "application/json");
+            return;
+        }
+        if (path == "/faults" && ctx.Request.Method == "POST")
+        {
+            // Switches injected failures on or off mid-run: ?rate=0.05[&seed=N].
+            var plan = Scenario.Faults ?? new FaultPlan();
+            if (double.TryParse(ctx.Request.Query["rate"], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var rate)) plan.Rate = rate;
+            if (int.TryParse(ctx.Request.Query["seed"], out var seed)) plan.Seed = seed;
+            Scenario.Faults = plan;
+            ctx.Response.StatusCode = 204;
             return;
         }
         if (path == "/limits" && ctx.Request.Method == "POST")

@@ -30,6 +30,8 @@ public sealed class Scenario
     public Population? Population { get; set; }
     /// <summary>Managed identities that may get tokens from the identity endpoint; none listed: one system-assigned with full rights.</summary>
     public List<EmulatedIdentity> ManagedIdentities { get; set; } = new();
+    /// <summary>Injected failures; none unless given.</summary>
+    public FaultPlan? Faults { get; set; }
 
     private static readonly JsonSerializerOptions Json = new()
     {

@@ -180,7 +180,9 @@ public sealed class PhotoSyncService
     /// Writes the Exchange photo into SharePoint for a checked user. Thumbnails first (S, L, then M,
     /// the one PictureURL names), then PictureURL, placeholder state 0 and a new timestamp.
     /// SPS-PictureExchangeSyncState is left as it is. Once the first upload starts the write is not
-    /// cancelled, so a stopped run never leaves a user half-written.
+    /// cancelled, so a stopped run never leaves a user half-written. A failure leaves the profile as it
+    /// was: uploads that failed midway are recycled; a placeholder write that fails puts PictureURL back.
+    /// A failed timestamp write only adds a note: the photo itself is synced.
     /// </summary>
     public async Task<PhotoSyncResult> SyncAsync(UserCheck check, SyncOptions options, CancellationToken cancellationToken)
     {
@@ -202,25 +204,58 @@ public sealed class PhotoSyncService
             var prefix = basePrefix + "_" + UserPhotoLibrary.PhotoToken(check.User, identity.ETag);
 
             var write = CancellationToken.None;
-            await _sharePoint.UploadFileAsync(folder, prefix + UserPhotoLibrary.SmallSuffix, thumbnails.Small, write).ConfigureAwait(false);
-            await _sharePoint.UploadFileAsync(folder, prefix + UserPhotoLibrary.LargeSuffix, thumbnails.Large, write).ConfigureAwait(false);
-            await _sharePoint.UploadFileAsync(folder, prefix + UserPhotoLibrary.MediumSuffix, thumbnails.Medium, write).ConfigureAwait(false);
-
             var pictureUrl = _library.PictureUrlFor(folder + "/" + prefix + UserPhotoLibrary.MediumSuffix);
             var profile = check.Profile!;
-            if (!string.Equals(profile.PictureUrl, pictureUrl, StringComparison.Ordinal))
+            var pointsThereAlready = string.Equals(profile.PictureUrl, pictureUrl, StringComparison.Ordinal);
+            var uploaded = new List<string>();
+            string? note = null;
+            try
+            {
+                foreach (var (suffix, content) in new[] { (UserPhotoLibrary.SmallSuffix, thumbnails.Small), (UserPhotoLibrary.LargeSuffix, thumbnails.Large), (UserPhotoLibrary.MediumSuffix, thumbnails.Medium) })
+                {
+                    await _sharePoint.UploadFileAsync(folder, prefix + suffix, content, write).ConfigureAwait(false);
+                    uploaded.Add(folder + "/" + prefix + suffix);
+                }
+            }
+            catch (ProfileSyncException)
+            {
+                // The profile was not touched: the files of this attempt go again, unless the profile already names them.
+                if (!pointsThereAlready) await RecycleQuietlyAsync(uploaded, options).ConfigureAwait(false);
+                throw;
+            }
+            foreach (var path in uploaded) options.Index?.Added(path);
+
+            if (!pointsThereAlready)
                 await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureUrlProperty, pictureUrl, write).ConfigureAwait(false);
             if (profile.PlaceholderState != "0")
-                await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PlaceholderStateProperty, "0", write).ConfigureAwait(false);
-            await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureTimestampProperty, NewTimestamp(profile.PictureTimestamp), write).ConfigureAwait(false);
-            foreach (var name in new[] { UserPhotoLibrary.SmallSuffix, UserPhotoLibrary.MediumSuffix, UserPhotoLibrary.LargeSuffix })
-                options.Index?.Added(folder + "/" + prefix + name);
-
+            {
+                try
+                {
+                    await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PlaceholderStateProperty, "0", write).ConfigureAwait(false);
+                }
+                catch (ProfileSyncException) when (!pointsThereAlready)
+                {
+                    // Half a sync is no state to leave: point the profile back where it was, then drop the new files.
+                    if (await RestorePictureUrlAsync(check.User, profile.PictureUrl).ConfigureAwait(false))
+                        await RecycleQuietlyAsync(uploaded, options).ConfigureAwait(false);
+                    throw;
+                }
+            }
+            try
+            {
+                await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureTimestampProperty, NewTimestamp(profile.PictureTimestamp), write).ConfigureAwait(false);
+            }
+            catch (ProfileSyncException ex) when (!ex.StopsRun)
+            {
+                // The photo is synced; only the cache-busting timestamp is old, so pages may show the old photo a while longer.
+                note = $"SPS-PictureTimestamp could not be updated ({ex.Message}); pages may show the previous photo until their cache expires.";
+            }
             var leftover = await RecyclePreviousAsync(check, folder, prefix, options).ConfigureAwait(false);
+            var notes = string.Join(" ", new[] { before.Reason, note, leftover }.Where(t => !string.IsNullOrEmpty(t)));
             return new PhotoSyncResult
             {
                 UserPrincipalName = before.UserPrincipalName, Action = SyncAction.Updated, StateBefore = before.State,
-                PictureUrl = pictureUrl, Reason = leftover is null ? before.Reason : $"{before.Reason} {leftover}", Check = before,
+                PictureUrl = pictureUrl, Reason = notes, Check = before,
             };
         }
         catch (ProfileSyncException ex)
@@ -284,6 +319,39 @@ public sealed class PhotoSyncService
         {
             return $"The previous thumbnails ('{old.MediumPath}' and its S/L) could not be recycled: {ex.Message}";
         }
+    }
+
+    /// <summary>Files a failed write had uploaded and nothing points at: recycled, best effort (a rerun overwrites them anyway).</summary>
+    private async Task RecycleQuietlyAsync(IEnumerable<string> paths, SyncOptions options)
+    {
+        foreach (var path in paths)
+        {
+            try
+            {
+                await _sharePoint.RecycleFileAsync(path, CancellationToken.None).ConfigureAwait(false);
+                options.Index?.Removed(path);
+            }
+            catch (ProfileSyncException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Puts PictureURL back after a later write failed; tried three times, since half a sync is the state to avoid.</summary>
+    private async Task<bool> RestorePictureUrlAsync(UserRef user, string? previous)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            try
+            {
+                await _sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureUrlProperty, previous ?? "", CancellationToken.None).ConfigureAwait(false);
+                return true;
+            }
+            catch (ProfileSyncException)
+            {
+            }
+        }
+        return false;
     }
 
     /// <summary>Whole seconds since 0001-01-01 (the form SharePoint's own values take), always newer than the old one.</summary>

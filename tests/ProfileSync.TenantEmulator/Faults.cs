@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ProfileSync.TenantEmulator;
+
+/// <summary>Failures the emulator injects (issue 5): a share of requests, chosen by a seeded hash, answers badly.</summary>
+public sealed class FaultPlan
+{
+    public int Seed { get; set; } = 1;
+    /// <summary>Share of requests that meet a fault (0 to 1).</summary>
+    public double Rate { get; set; }
+    /// <summary>
+    /// throttle (429 + Retry-After), throttle-no-retry-after (503 without it), server-error (500),
+    /// reset (connection dropped before an answer), reset-upload (dropped halfway through an upload's
+    /// body; nothing stored), profile-write-error (500 from SetSingleValueProfileProperty).
+    /// </summary>
+    /// <summary>Retry-After of an injected throttle, in seconds.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
+    public List<string> Kinds { get; set; } = new() { "throttle", "throttle-no-retry-after", "server-error", "reset", "reset-upload", "profile-write-error" };
+}
+
+/// <summary>
+/// Decides per request whether and which fault to inject. Keyed by the request itself (method, target)
+/// and how often that same request was seen, never by arrival order: the same run with the same seed
+/// meets the same faults however its requests interleave.
+/// </summary>
+public sealed class FaultInjector
+{
+    private readonly ConcurrentDictionary<string, int> _seen = new();
+    private int _injected;
+
+    public int Injected => Volatile.Read(ref _injected);
+
+    public string? Decide(FaultPlan? plan, string service, string method, string target, bool isUpload, bool isProfileWrite)
+    {
+        if (plan is null || plan.Rate <= 0 || plan.Kinds.Count == 0) return null;
+        var key = $"{service} {method} {target}";
+        var occurrence = _seen.AddOrUpdate(key, 1, (_, n) => n + 1);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{plan.Seed}|{key}|{occurrence}"));
+        var roll = BitConverter.ToUInt32(hash, 0) / (double)uint.MaxValue;
+        if (roll >= plan.Rate) return null;
+        var applicable = plan.Kinds.Where(k => k switch
+        {
+            "reset-upload" => isUpload,
+            "profile-write-error" => isProfileWrite,
+            "throttle-no-retry-after" => service != "graph",
+            _ => true,
+        }).ToList();
+        if (applicable.Count == 0) return null;
+        Interlocked.Increment(ref _injected);
+        return applicable[(int)(BitConverter.ToUInt32(hash, 4) % (uint)applicable.Count)];
+    }
+}
