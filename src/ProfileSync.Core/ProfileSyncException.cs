@@ -58,4 +58,5 @@ public static class ErrorIds
     public const string ServiceUnreachable = "ServiceUnreachable";
     public const string SignInFailed = "SignInFailed";
     public const string NoUserColumn = "NoUserColumn";
+    public const string JournalRefused = "JournalRefused";
 }

@@ -121,3 +121,64 @@ Describe 'Memory over a whole tenant' {
         $large.PeakMB | Should -BeLessOrEqual (1.25 * $small.PeakMB)
     }
 }
+
+Describe 'Resumable runs (-JournalPath)' {
+    BeforeAll {
+        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $SlowScenario
+        function Get-JournalEntries([string] $Path) { @(Get-Content $Path | Select-Object -Skip 1 | Where-Object { $_ } | ConvertFrom-Json) }
+    }
+    AfterAll { Stop-TenantEmulator $emu }
+
+    It 'continues a stopped sync where it stopped, without redoing the users already finished' {
+        $journal = Join-Path $TestDrive 'nightly.jsonl'
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript({
+                param($module, $e, $journal)
+                Import-Module $module
+                Connect-ProfileSync -TenantName $e.Tenant -GraphEndpoint $e.Graph -MySiteHostUrl $e.MySite -SharePointAdminUrl $e.Admin `
+                    -GraphAccessToken (ConvertTo-SecureString $e.GraphToken -AsPlainText -Force) `
+                    -SharePointAccessToken (ConvertTo-SecureString $e.SharePointToken -AsPlainText -Force)
+                Sync-ProfilePhoto -All -JournalPath $journal -ErrorAction SilentlyContinue
+            }).AddArgument($ModulePath).AddArgument($emu).AddArgument($journal)
+        $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+        $async = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while ($output.Count -lt 30 -and [DateTime]::UtcNow -lt $deadline -and -not $async.IsCompleted) { Start-Sleep -Milliseconds 20 }
+        $ps.Stop()
+        $ps.Dispose()
+        $last = -1
+        do { Start-Sleep -Milliseconds 300; $count = @(Get-EmulatorLog $emu).Count; $quiet = $count -eq $last; $last = $count } until ($quiet)
+
+        $first = Get-JournalEntries $journal
+        $first.Count | Should -BeGreaterOrEqual 30
+        $first.Count | Should -BeLessThan 200 -Because 'the run was stopped'
+        (Get-Content $journal -First 1 | ConvertFrom-Json).tenant | Should -Be 'contoso'
+
+        Connect-TenantEmulator $emu
+        Clear-EmulatorLog $emu
+        $info = $null
+        $second = @(Sync-ProfilePhoto -All -JournalPath $journal -ErrorAction SilentlyContinue -InformationVariable info)
+        $done = @($first.upn)
+        @($second | Where-Object { $_.UserPrincipalName -in $done }) | Should -BeNullOrEmpty -Because 'finished users are not done again'
+        ($second.Count + $first.Count) | Should -Be 200
+        $reads = @(Get-EmulatorLog $emu | Where-Object { $_.Target -like '*GetPropertiesFor*' })
+        foreach ($upn in $done | Select-Object -First 10) {
+            @($reads | Where-Object { [uri]::UnescapeDataString($_.Target) -like "*$upn*" }) | Should -BeNullOrEmpty -Because "$upn was finished in the first run"
+        }
+        ($info | Where-Object Tags -contains Summary).MessageData.Outcomes['AlreadyFinished'] | Should -Be $first.Count
+        (Get-JournalEntries $journal).Count | Should -Be 200
+        @(Get-PhotoSyncState -All | Where-Object State -ne 'InSync') | Should -BeNullOrEmpty
+    }
+
+    It 'refuses a journal written for another tenant or by another command, with one clear error' {
+        $other = Join-Path $TestDrive 'fabrikam.jsonl'
+        '{"profileSyncJournal":1,"tenant":"fabrikam","command":"Sync-ProfilePhoto","version":"0.2.0"}' | Set-Content $other
+        { Sync-ProfilePhoto -All -JournalPath $other } | Should -Throw -ErrorId 'JournalRefused,ProfileSync.PowerShell.Commands.SyncProfilePhotoCommand' -ExpectedMessage "*written for tenant 'fabrikam'*"
+        $sync = Join-Path $TestDrive 'sync.jsonl'
+        '{"profileSyncJournal":1,"tenant":"contoso","command":"Sync-ProfilePhoto","version":"0.2.0"}' | Set-Content $sync
+        { Get-PhotoSyncState -All -JournalPath $sync } | Should -Throw -ErrorId 'JournalRefused,*' -ExpectedMessage '*written by Sync-ProfilePhoto*'
+        $foreign = Join-Path $TestDrive 'foreign.jsonl'
+        'UserPrincipalName,Done' | Set-Content $foreign
+        { Get-PhotoSyncState -All -JournalPath $foreign } | Should -Throw -ErrorId 'JournalRefused,*'
+    }
+}

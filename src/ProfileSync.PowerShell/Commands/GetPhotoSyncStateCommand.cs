@@ -21,7 +21,7 @@ public sealed class GetPhotoSyncStateCommand : UserCommandBase
         var state = (PhotoSyncState)result;
         WriteVerbose($"{state.UserPrincipalName}: {state.State}. {state.Reason}");
         WriteObject(state);
-        Finished(state.State.ToString());
+        Finished(state.UserPrincipalName, state.State.ToString(), final: state.State != PhotoState.Error);
         if (state.State is PhotoState.NotFound or PhotoState.Error) WriteStateError(state);
     }
 }

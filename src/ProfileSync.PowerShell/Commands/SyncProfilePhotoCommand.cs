@@ -64,7 +64,7 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase
             case PhotoSyncResult outcome:
                 WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} ({outcome.StateBefore}). {outcome.Error ?? outcome.Reason}");
                 WriteObject(outcome);
-                Finished(outcome.Action.ToString());
+                Finished(outcome.UserPrincipalName, outcome.Action.ToString(), final: outcome.Action is SyncAction.Updated or SyncAction.Skipped);
                 if (outcome.Action == SyncAction.Failed)
                 {
                     var id = outcome.ErrorId ?? ErrorIds.SyncFailed;
@@ -94,7 +94,7 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase
             return;
         }
         var whatIf = reason == ShouldProcessReason.WhatIf;
-        Finished(whatIf ? nameof(SyncAction.WouldUpdate) : nameof(SyncAction.Skipped));
+        Finished(state.UserPrincipalName, whatIf ? nameof(SyncAction.WouldUpdate) : nameof(SyncAction.Skipped), final: false);
         WriteObject(new PhotoSyncResult
         {
             UserPrincipalName = state.UserPrincipalName,

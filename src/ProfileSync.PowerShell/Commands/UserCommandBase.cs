@@ -12,7 +12,7 @@ namespace ProfileSync.PowerShell.Commands;
 /// written from the pipeline thread only; progress while it runs and a summary at the end.
 /// StopProcessing cancels the workers.
 /// </summary>
-public abstract class UserCommandBase : PSCmdlet
+public abstract class UserCommandBase : PSCmdlet, IDisposable
 {
     internal const string AcceptedColumns = "UserPrincipalName, UPN, Mail, Email, Identity, UserId";
     /// <summary>From this many users on, a pipeline run reads the photo library's file list once instead of downloading thumbnails.</summary>
@@ -57,6 +57,16 @@ public abstract class UserCommandBase : PSCmdlet
     [Parameter]
     public ProfileSyncConnectionInfo? Connection { get; set; }
 
+    /// <summary>
+    /// A file that records each finished user, so a stopped run continues where it was: run the same
+    /// command with the same -JournalPath. Users that failed are tried again.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? JournalPath { get; set; }
+
+    private RunJournal? _journal;
+
     protected ProfileSyncConnection ActiveConnection { get; private set; } = null!;
     protected BoundedWorkQueue<object> Queue => _queue!;
     protected SyncOptions Options { get; set; } = new();
@@ -70,6 +80,26 @@ public abstract class UserCommandBase : PSCmdlet
                 "Run Connect-ProfileSync -TenantName <name> with a sign-in method."));
         ActiveConnection = connection!;
         ActiveConnection.Photos.ResetStopFailure();
+        if (JournalPath is not null && !WhatIfRequested)
+        {
+            try
+            {
+                _journal = RunJournal.Open(SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath), ActiveConnection.Endpoints.TenantName, MyInvocation.MyCommand.Name);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                ThrowTerminatingError(ErrorRecords.For(ErrorIds.JournalRefused, $"The journal '{JournalPath}' cannot be opened: {ex.Message}", JournalPath, "Give -JournalPath a file this account may write."));
+            }
+            catch (ProfileSyncException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.From(ex, JournalPath));
+            }
+            if (_journal!.Resumed > 0) WriteVerbose($"Journal '{_journal.Path}': {_journal.Resumed} users already finished; they are not done again.");
+        }
+        else if (JournalPath is not null)
+        {
+            WriteWarning("-JournalPath is not used with -WhatIf: a dry run finishes no user.");
+        }
         var c = ActiveConnection.Counters;
         _countersAtStart = (c.GraphRequests, c.SharePointRequests, c.GraphThrottled, c.SharePointThrottled);
         _queue = new BoundedWorkQueue<object>(ThrottleLimit, CancellationToken.None);
@@ -127,12 +157,17 @@ public abstract class UserCommandBase : PSCmdlet
     /// <summary>What a worker's unexpected exception becomes, so the user still gets a result.</summary>
     protected abstract object Unexpected(UserRef user, Exception ex);
 
-    /// <summary>Counts a user's final outcome (state or action) for progress and the summary.</summary>
-    protected void Finished(string outcome)
+    private bool WhatIfRequested => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
+
+    /// <summary>Counts a user's final outcome for progress and the summary; a finished one goes into the journal.</summary>
+    protected void Finished(string userPrincipalName, string outcome, bool final)
     {
         _done++;
         Count(outcome);
+        if (final) _journal?.Finished(userPrincipalName, outcome);
     }
+
+    public void Dispose() => _journal?.Dispose();
 
     private void Count(string outcome) => _outcomes[outcome] = _outcomes.GetValueOrDefault(outcome) + 1;
 
@@ -141,6 +176,11 @@ public abstract class UserCommandBase : PSCmdlet
         if (!_seen.Add(user.UserPrincipalName))
         {
             WriteVerbose($"{user}: already in this run; handled once.");
+            return;
+        }
+        if (_journal?.IsFinished(user.UserPrincipalName) == true)
+        {
+            Count("AlreadyFinished");
             return;
         }
         if (++_submitted == BulkThreshold) StartLibraryIndex();
