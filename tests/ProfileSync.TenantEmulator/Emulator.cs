@@ -859,6 +859,12 @@ public sealed class Emulator : IAsyncDisposable
             await WriteJsonAsync(ctx, 200, new { user.PhotoETag }, "application/json");
             return;
         }
+        if (path.StartsWith("/users/", StringComparison.Ordinal) && ctx.Request.Method == "DELETE")
+        {
+            // A user deleted in the middle of a run.
+            ctx.Response.StatusCode = State.RemoveUser(Uri.UnescapeDataString(path["/users/".Length..])) ? 204 : 404;
+            return;
+        }
         if (path == "/faults" && ctx.Request.Method == "POST")
         {
             // Switches injected failures on or off mid-run: ?rate=0.05[&seed=N].

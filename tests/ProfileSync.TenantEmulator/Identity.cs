@@ -38,7 +38,7 @@ public sealed record TokenRights(bool Full, EmulatedIdentity? Identity)
 /// </summary>
 public sealed class IdentityEndpoint
 {
-    private readonly ConcurrentDictionary<string, (string Audience, DateTimeOffset Expires, EmulatedIdentity Identity)> _issued = new();
+    private readonly ConcurrentDictionary<string, (string Audience, DateTimeOffset Expires, EmulatedIdentity Identity, DateTimeOffset IssuedAt)> _issued = new();
     private readonly Scenario _scenario;
 
     public IdentityEndpoint(Scenario scenario)
@@ -74,7 +74,7 @@ public sealed class IdentityEndpoint
         {
             var token = "mi-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
             var expires = DateTimeOffset.UtcNow.AddSeconds(identity.TokenLifetimeSeconds);
-            _issued[token] = (resource, expires, identity);
+            _issued[token] = (resource, expires, identity, DateTimeOffset.UtcNow);
             (status, body) = (200, new Dictionary<string, string>
             {
                 ["access_token"] = token,
@@ -90,12 +90,17 @@ public sealed class IdentityEndpoint
         log(status);
     }
 
+    /// <summary>Every token issued so far stops working (a revocation, a password reset, a CAE event).</summary>
+    public void RevokeAll() => _revokedBefore = DateTimeOffset.UtcNow;
+    private DateTimeOffset _revokedBefore = DateTimeOffset.MinValue;
+
     /// <summary>An issued token's rights for a resource; why not, when it is refused.</summary>
     public (TokenRights? Rights, string? Refusal) Check(string token, string audience)
     {
         if (!_issued.TryGetValue(token, out var issued)) return (null, null);
         if (!string.Equals(issued.Audience, audience, StringComparison.OrdinalIgnoreCase)) return (null, "Invalid audience.");
         if (DateTimeOffset.UtcNow >= issued.Expires) return (null, "Lifetime validation failed, the token is expired.");
+        if (issued.IssuedAt <= _revokedBefore) return (null, "The token has been revoked.");
         return (new TokenRights(false, issued.Identity), null);
     }
 

@@ -129,6 +129,14 @@ public sealed class TenantState
         _byId[user.Id] = user;
     }
 
+    /// <summary>The user leaves the tenant (deleted in Entra ID): Graph no longer knows them and the profile is gone.</summary>
+    public bool RemoveUser(string upn)
+    {
+        if (!_byUpn.TryRemove(upn, out var user)) return false;
+        _byId.TryRemove(user.Id, out _);
+        return true;
+    }
+
     private static Dictionary<string, string> NewProfile(EmulatedUser user)
     {
         var name = user.Upn.Split('@')[0];

@@ -74,6 +74,10 @@ public sealed class SharePointRestClient
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (SharePointWireFormat.ReadError(body).Code?.Contains("UserNotFoundException", StringComparison.Ordinal) == true)
+                throw new ProfileSyncException(ErrorIds.SharePointProfileNotFound, FailureKind.NotFound,
+                    $"'{user}' has no SharePoint profile any more (deleted during the run?); {propertyName} was not set.")
+                { StatusCode = (int)response.StatusCode, RecommendedAction = "Nothing to do if the user left; otherwise run again once SharePoint has the profile." };
             throw Failure(response.StatusCode, body, $"setting {propertyName} of '{user}'", ServiceFailure.Need.SharePointAdmin);
         }
     }

@@ -226,7 +226,19 @@ public sealed class PhotoSyncService
             foreach (var path in uploaded) options.Index?.Added(path);
 
             if (!pointsThereAlready)
-                await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureUrlProperty, pictureUrl, write).ConfigureAwait(false);
+            {
+                try
+                {
+                    await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureUrlProperty, pictureUrl, write).ConfigureAwait(false);
+                }
+                catch (ProfileSyncException ex) when (ex.StatusCode is not null)
+                {
+                    // SharePoint answered no (a deleted user, a failing write): the profile still names the old files, so the new ones go.
+                    // Without an answer the write may have landed, and the new files stay.
+                    await RecycleQuietlyAsync(uploaded, options).ConfigureAwait(false);
+                    throw;
+                }
+            }
             if (profile.PlaceholderState != "0")
             {
                 try
