@@ -182,3 +182,33 @@ Describe 'Resumable runs (-JournalPath)' {
         { Get-PhotoSyncState -All -JournalPath $foreign } | Should -Throw -ErrorId 'JournalRefused,*'
     }
 }
+
+Describe 'A CSV of 100,000 rows' {
+    BeforeAll {
+        $script:emu = Start-ConnectedEmulator $DemoScenario
+    }
+    AfterAll { Stop-TenantEmulator $emu }
+
+    It 'is streamed: results come out while rows still come in, each user is done once, bad rows are errors' {
+        $users = @(Get-EmulatorUserList $emu)
+        $script:produced = 0
+        $firstResultAfter = $null
+        $csv = Join-Path $TestDrive 'big.csv'
+        # A real file, read by Import-Csv as a runbook would: every 1,000th row is malformed.
+        $writer = [IO.StreamWriter]::new($csv)
+        $writer.WriteLine('UserPrincipalName,Department')
+        for ($i = 0; $i -lt 100000; $i++) {
+            $upn = if ($i % 1000 -eq 999) { "not-a-upn-$i" } else { $users[$i % $users.Count] }
+            $writer.WriteLine(('"{0}",D{1}' -f $upn.Replace('"', '""'), ($i % 7)))
+        }
+        $writer.Dispose()
+        $errs = $null
+        $results = Import-Csv $csv | ForEach-Object { $script:produced++; $_ } |
+            Get-PhotoSyncState -ErrorAction SilentlyContinue -ErrorVariable errs |
+            ForEach-Object { if ($null -eq $firstResultAfter) { $firstResultAfter = $script:produced }; $_ }
+        $script:produced | Should -Be 100000
+        $firstResultAfter | Should -BeLessThan 50000 -Because 'results are written while rows are still being read'
+        @($results).Count | Should -Be $users.Count -Because 'each user is checked once'
+        @($errs | Where-Object { $_.FullyQualifiedErrorId -like 'InvalidUserPrincipalName,*' }).Count | Should -Be 100
+    }
+}

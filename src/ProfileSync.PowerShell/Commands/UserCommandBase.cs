@@ -126,6 +126,7 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
                 WriteError(ErrorRecords.For(ErrorIds.InvalidUserPrincipalName, error, input,
                     "Correct the row (a UPN such as adele@contoso.com) and run again for it; the other rows go on."));
                 Count("InvalidInput");
+                Pump();
                 continue;
             }
             Submit(user!);
@@ -176,11 +177,13 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
         if (!_seen.Add(user.UserPrincipalName))
         {
             WriteVerbose($"{user}: already in this run; handled once.");
+            Pump();
             return;
         }
         if (_journal?.IsFinished(user.UserPrincipalName) == true)
         {
             Count("AlreadyFinished");
+            Pump();
             return;
         }
         if (++_submitted == BulkThreshold) StartLibraryIndex();
@@ -193,6 +196,16 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
             while (!Queue.HasCapacity) HandleAndReport(Take());
             StartNext();
         }
+        while (Queue.TryTake(out var ready)) HandleAndReport(ready);
+    }
+
+    /// <summary>
+    /// For input that starts no user (a duplicate, a bad row, a user the journal has): start what has
+    /// room and write what is ready, so results keep flowing while such rows stream in.
+    /// </summary>
+    private void Pump()
+    {
+        while (_waiting.Count > 0 && Queue.HasCapacity) StartNext();
         while (Queue.TryTake(out var ready)) HandleAndReport(ready);
     }
 
