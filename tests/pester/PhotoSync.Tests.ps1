@@ -175,13 +175,14 @@ Describe 'Secrets stay secret' {
         $rsa = [System.Security.Cryptography.RSA]::Create(2048)
         $request = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new('CN=ProfileSync test', $rsa, 'SHA256', [System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
         $pfx = Join-Path $TestDrive 'app.pfx'
+        $journal = Join-Path $TestDrive 'secrets-journal.jsonl'
         $password = 'Pfx-Secret-7d1e!'
         [IO.File]::WriteAllBytes($pfx, $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddDays(-1), [DateTimeOffset]::UtcNow.AddDays(1)).Export('Pfx', $password))
         $all = & {
             Connect-TenantEmulator $emu -PassThru -Verbose -Debug
             Get-ProfileSyncConnection -Verbose -Debug | Format-List * | Out-String
             'adele.vance@contoso.com', "o'neil@contoso.com", 'left.company@contoso.com', 'bad' | Get-PhotoSyncState -Verbose -Debug -ErrorAction Continue
-            'jürgen@contoso.com', 'broken.photo@contoso.com' | Sync-ProfilePhoto -Verbose -Debug -ErrorAction Continue -Confirm:$false
+            'jürgen@contoso.com', 'broken.photo@contoso.com' | Sync-ProfilePhoto -Verbose -Debug -ErrorAction Continue -Confirm:$false -JournalPath $journal
             foreach ($given in $password, 'wrong-password') {
                 try { Connect-ProfileSync -TenantName contoso -ClientId '00000000-0000-0000-0000-0000000000aa' -CertificatePath $pfx -CertificatePassword (ConvertTo-SecureString $given -AsPlainText -Force) -Verbose -Debug }
                 catch { $_ | Format-List * -Force | Out-String; $_.Exception | Format-List * -Force | Out-String }
@@ -195,6 +196,10 @@ Describe 'Secrets stay secret' {
         $all | Should -Not -Match ([regex]::Escape($emu.SharePointToken))
         $all | Should -Not -Match ([regex]::Escape($password))
         $all | Should -Not -Match 'wrong-password'
+        # The only file ProfileSync writes is a journal: it holds user names and outcomes, nothing secret.
+        $written = Get-Content $journal -Raw
+        $written | Should -Match 'jürgen@contoso.com'
+        foreach ($secret in $emu.GraphToken, $emu.SharePointToken, $password) { $written | Should -Not -Match ([regex]::Escape($secret)) }
         (Get-PSCallStack | Out-String) | Should -Not -Match ([regex]::Escape($emu.GraphToken))
     }
 }

@@ -14,6 +14,8 @@ namespace ProfileSync.Core.Sync;
 public sealed class RunJournal : IDisposable
 {
     public const int FormatVersion = 1;
+    // Readable names (ü stays ü); quotes, backslashes and control characters are still escaped.
+    private static readonly JsonSerializerOptions LineFormat = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly CompactKeySet _finished;
     private readonly StreamWriter _writer;
 
@@ -65,7 +67,7 @@ public sealed class RunJournal : IDisposable
             {
                 ["profileSyncJournal"] = FormatVersion, ["tenant"] = tenant, ["command"] = command, ["version"] = version,
                 ["created"] = DateTimeOffset.UtcNow.ToString("o"),
-            }.ToJsonString());
+            }.ToJsonString(LineFormat));
         return new RunJournal(path, writer, finished, resumed);
 
         static JsonNode? Parse(string? line, string path, int number)
@@ -81,7 +83,7 @@ public sealed class RunJournal : IDisposable
     public void Finished(string userPrincipalName, string outcome)
     {
         if (!_finished.Add(userPrincipalName)) return;
-        var line = new JsonObject { ["upn"] = userPrincipalName, ["outcome"] = outcome, ["at"] = DateTimeOffset.UtcNow.ToString("o") }.ToJsonString();
+        var line = new JsonObject { ["upn"] = userPrincipalName, ["outcome"] = outcome, ["at"] = DateTimeOffset.UtcNow.ToString("o") }.ToJsonString(LineFormat);
         lock (_writer) _writer.WriteLine(line);
     }
 
