@@ -63,7 +63,9 @@ public sealed class MailboxUserDirectory
         }
     }
 
-    private static ProfileSyncException Failure(ApiException ex) =>
-        ServiceFailure.From(ServiceKind.Graph, ex.ResponseStatusCode, (ex as Microsoft.Graph.Models.ODataErrors.ODataError)?.Error?.Code,
-            (ex as Microsoft.Graph.Models.ODataErrors.ODataError)?.Error?.Message, "listing the tenant's mailbox users", ServiceFailure.Need.GraphUserList, ex);
+    private static ProfileSyncException Failure(ApiException ex)
+    {
+        var error = (ex as Microsoft.Graph.Models.ODataErrors.ODataError)?.Error;
+        return ServiceFailure.From(ServiceKind.Graph, ex.ResponseStatusCode, error?.Code, error?.Message, "listing the tenant's mailbox users", ServiceFailure.Need.GraphUserList, ex);
+    }
 }

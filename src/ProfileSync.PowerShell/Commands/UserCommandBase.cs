@@ -196,7 +196,7 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
             while (!Queue.HasCapacity) HandleAndReport(Take());
             StartNext();
         }
-        while (Queue.TryTake(out var ready)) HandleAndReport(ready);
+        Pump();
     }
 
     /// <summary>
