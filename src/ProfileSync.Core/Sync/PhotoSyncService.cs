@@ -220,7 +220,7 @@ public sealed class PhotoSyncService
             catch (ProfileSyncException)
             {
                 // The profile was not touched: the files of this attempt go again, unless the profile already names them.
-                if (!pointsThereAlready) await RecycleQuietlyAsync(uploaded, options).ConfigureAwait(false);
+                if (!pointsThereAlready) _ = await RecycleAsync(uploaded, options).ConfigureAwait(false);
                 throw;
             }
             foreach (var path in uploaded) options.Index?.Added(path);
@@ -235,7 +235,7 @@ public sealed class PhotoSyncService
                 {
                     // SharePoint answered no (a deleted user, a failing write): the profile still names the old files, so the new ones go.
                     // Without an answer the write may have landed, and the new files stay.
-                    await RecycleQuietlyAsync(uploaded, options).ConfigureAwait(false);
+                    _ = await RecycleAsync(uploaded, options).ConfigureAwait(false);
                     throw;
                 }
             }
@@ -249,7 +249,7 @@ public sealed class PhotoSyncService
                 {
                     // Half a sync is no state to leave: point the profile back where it was, then drop the new files.
                     if (await RestorePictureUrlAsync(check.User, profile.PictureUrl).ConfigureAwait(false))
-                        await RecycleQuietlyAsync(uploaded, options).ConfigureAwait(false);
+                        _ = await RecycleAsync(uploaded, options).ConfigureAwait(false);
                     throw;
                 }
             }
@@ -318,24 +318,18 @@ public sealed class PhotoSyncService
         var old = CurrentLocation(check);
         if (old is not { FollowsNamingScheme: true } || old.FilePrefix.Length == 0 || !_library.IsInLibrary(old.FolderServerRelativeUrl)) return null;
         if (old.FolderServerRelativeUrl.Equals(folder, StringComparison.OrdinalIgnoreCase) && old.FilePrefix.Equals(prefix, StringComparison.OrdinalIgnoreCase)) return null;
-        try
-        {
-            foreach (var path in new[] { old.SmallPath, old.MediumPath, old.LargePath })
-            {
-                await _sharePoint.RecycleFileAsync(path, CancellationToken.None).ConfigureAwait(false);
-                options.Index?.Removed(path);
-            }
-            return null;
-        }
-        catch (ProfileSyncException ex)
-        {
-            return $"The previous thumbnails ('{old.MediumPath}' and its S/L) could not be recycled: {ex.Message}";
-        }
+        var failed = await RecycleAsync(new[] { old.SmallPath, old.MediumPath, old.LargePath }, options).ConfigureAwait(false);
+        return failed is null ? null : $"The previous thumbnails ('{old.MediumPath}' and its S/L) could not be recycled: {failed}";
     }
 
-    /// <summary>Files a failed write had uploaded and nothing points at: recycled, best effort (a rerun overwrites them anyway).</summary>
-    private async Task RecycleQuietlyAsync(IEnumerable<string> paths, SyncOptions options)
+    /// <summary>
+    /// Moves files to the recycle bin, each tried even when one fails (the index follows); the first
+    /// failure's text, or null. Used for replaced sets, and best effort for the files of a write that
+    /// failed (a rerun overwrites those by name anyway).
+    /// </summary>
+    private async Task<string?> RecycleAsync(IEnumerable<string> paths, SyncOptions options)
     {
+        string? failed = null;
         foreach (var path in paths)
         {
             try
@@ -343,10 +337,12 @@ public sealed class PhotoSyncService
                 await _sharePoint.RecycleFileAsync(path, CancellationToken.None).ConfigureAwait(false);
                 options.Index?.Removed(path);
             }
-            catch (ProfileSyncException)
+            catch (ProfileSyncException ex)
             {
+                failed ??= ex.Message;
             }
         }
+        return failed;
     }
 
     /// <summary>Puts PictureURL back after a later write failed; tried three times, since half a sync is the state to avoid.</summary>
