@@ -70,8 +70,13 @@ public class GraphBatchTests
         var scenario = Scenario.Parse("""{ "population": { "count": 45, "upnFormat": "u{0:00}@contoso.com", "mix": [ "synced-objectid", "no-exchange-photo" ] } }""");
         await using var emulator = await Emulator.StartAsync(scenario);
         using var connection = EmulatorServiceTests.Connect(emulator);
+        // A manual clock holds the gathering window open, so a slow machine cannot split the batches.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var batcher = new PhotoMetadataBatcher(new GraphPhotoBatch(connection.Pipeline, connection.Endpoints), TimeSpan.FromMilliseconds(5), clock);
         var users = Enumerable.Range(1, 45).Select(i => UserRef.Parse($"u{i:00}@contoso.com")).ToList();
-        var lookups = await Task.WhenAll(users.Select(u => connection.PhotoMetadata.GetAsync(u, CancellationToken.None)));
+        var pending = users.Select(u => batcher.GetAsync(u, CancellationToken.None)).ToList();
+        clock.Advance(TimeSpan.FromMilliseconds(5));
+        var lookups = await Task.WhenAll(pending);
         Assert.All(lookups, l => Assert.Null(l.Failure));
         Assert.Equal(23, lookups.Count(l => l.Info!.Status == ExchangePhotoStatus.Found));
         Assert.Equal(22, lookups.Count(l => l.Info!.Status == ExchangePhotoStatus.NoPhoto));

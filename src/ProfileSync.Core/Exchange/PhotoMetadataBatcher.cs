@@ -11,15 +11,17 @@ public sealed class PhotoMetadataBatcher
 {
     private readonly GraphPhotoBatch _batch;
     private readonly TimeSpan _window;
+    private readonly TimeProvider _time;
     private readonly object _gate = new();
     private List<(UserRef User, TaskCompletionSource<ExchangeLookup> Result)> _waiting = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<UserRef, Task<ExchangeLookup>> _prefetched = new();
     private long _generation;
 
-    public PhotoMetadataBatcher(GraphPhotoBatch batch, TimeSpan? window = null)
+    public PhotoMetadataBatcher(GraphPhotoBatch batch, TimeSpan? window = null, TimeProvider? time = null)
     {
         _batch = batch;
         _window = window ?? TimeSpan.FromMilliseconds(5);
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>
@@ -65,7 +67,7 @@ public sealed class PhotoMetadataBatcher
 
     private async Task FlushLaterAsync(long generation, CancellationToken cancellationToken)
     {
-        await Task.Delay(_window, CancellationToken.None).ConfigureAwait(false);
+        await Task.Delay(_window, _time, CancellationToken.None).ConfigureAwait(false);
         List<(UserRef, TaskCompletionSource<ExchangeLookup>)>? due = null;
         lock (_gate)
         {
