@@ -15,7 +15,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Soak', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release'
@@ -73,7 +73,7 @@ function Invoke-Test {
     Write-Host 'Running xUnit tests'
     $trx = Join-Path $results 'core.trx'
     dotnet test (Join-Path $root 'tests/ProfileSync.Core.Tests/ProfileSync.Core.Tests.csproj') -c $Configuration --nologo `
-        --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+        --filter 'Category!=Soak' --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
     $xunitExit = $LASTEXITCODE
     $xunitPassed = 0; $xunitFailed = 0
     if (Test-Path $trx) {
@@ -120,6 +120,19 @@ function Invoke-Test {
     if ($failed -gt 0) { exit 1 }
 }
 
+function Invoke-Soak {
+    param([int] $Users = 1000, [string] $Seeds = '1,2,3,4,5')
+    Invoke-Build
+    New-Item -ItemType Directory -Force (Join-Path $out 'soak') | Out-Null
+    $report = Join-Path $out 'soak/fault-soak.txt'
+    $env:PROFILESYNC_SOAK_USERS = $Users; $env:PROFILESYNC_SOAK_SEEDS = $Seeds; $env:PROFILESYNC_SOAK_REPORT = $report
+    dotnet test (Join-Path $root 'tests/ProfileSync.Core.Tests/ProfileSync.Core.Tests.csproj') -c $Configuration --nologo `
+        --filter 'Category=Soak' --logger 'console;verbosity=normal'
+    $exit = $LASTEXITCODE
+    if (Test-Path $report) { Write-Host ''; Get-Content $report | Write-Host; Write-Host "(report: $report)" }
+    if ($exit -ne 0) { exit 1 }
+}
+
 function Invoke-Demo {
     Invoke-Build
     & (Join-Path $root 'tests/demo.ps1') -ModulePath (Join-Path $moduleOut 'ProfileSync.psd1') `
@@ -136,6 +149,7 @@ switch ($Task) {
     }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
+    'Soak' { Invoke-Soak -Users $(if ($env:PROFILESYNC_SOAK_USERS) { $env:PROFILESYNC_SOAK_USERS } else { 1000 }) -Seeds $(if ($env:PROFILESYNC_SOAK_SEEDS) { $env:PROFILESYNC_SOAK_SEEDS } else { '1,2,3,4,5' }) }
     'Clean' {
         foreach ($dir in @($out) + (Get-ChildItem $root -Directory -Recurse -Include 'bin', 'obj' | ForEach-Object FullName)) {
             if (Test-Path $dir) { Remove-Item $dir -Recurse -Force }

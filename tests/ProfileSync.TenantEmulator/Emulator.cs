@@ -390,9 +390,20 @@ public sealed class Emulator : IAsyncDisposable
             case "reset" or "reset-upload":
                 ctx.Abort();
                 return true;
+            case "timeout":
+                await HoldWithoutAnswerAsync(ctx);
+                return true;
             default:
                 return false;
         }
+    }
+
+    /// <summary>An injected timeout: no answer until the client gives up (or the hold time passes), then the connection drops.</summary>
+    private async Task HoldWithoutAnswerAsync(HttpContext ctx)
+    {
+        try { await Task.Delay(TimeSpan.FromSeconds(Scenario.Faults!.TimeoutSeconds), ctx.RequestAborted); }
+        catch (OperationCanceledException) { }
+        ctx.Abort();
     }
 
     private async Task<bool> InjectSharePointFaultAsync(HttpContext ctx, string target)
@@ -415,6 +426,9 @@ public sealed class Emulator : IAsyncDisposable
             case "reset":
                 ctx.Abort();
                 return true;
+            case "timeout":
+                await HoldWithoutAnswerAsync(ctx);
+                return true;
             case "reset-upload":
                 // Half the body arrives, then the connection drops: nothing is stored.
                 var half = new byte[Math.Max(1, (int)((ctx.Request.ContentLength ?? 2) / 2))];
@@ -427,6 +441,7 @@ public sealed class Emulator : IAsyncDisposable
     }
 
     public int InjectedFaults => _faults.Injected;
+    public IReadOnlyDictionary<string, int> InjectedFaultsByKind => _faults.ByKind;
 
     // ---------- SharePoint Online ----------
 

@@ -13,11 +13,14 @@ public sealed class FaultPlan
     /// <summary>
     /// throttle (429 + Retry-After), throttle-no-retry-after (503 without it), server-error (500),
     /// reset (connection dropped before an answer), reset-upload (dropped halfway through an upload's
-    /// body; nothing stored), profile-write-error (500 from SetSingleValueProfileProperty).
+    /// body; nothing stored), profile-write-error (500 from SetSingleValueProfileProperty), timeout (no
+    /// answer at all until the client gives up or <see cref="TimeoutSeconds"/> pass, then dropped).
     /// </summary>
+    public List<string> Kinds { get; set; } = new() { "throttle", "throttle-no-retry-after", "server-error", "reset", "reset-upload", "profile-write-error", "timeout" };
     /// <summary>Retry-After of an injected throttle, in seconds.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
-    public List<string> Kinds { get; set; } = new() { "throttle", "throttle-no-retry-after", "server-error", "reset", "reset-upload", "profile-write-error" };
+    /// <summary>How long an injected timeout holds a request the client has not given up on.</summary>
+    public int TimeoutSeconds { get; set; } = 120;
 }
 
 /// <summary>
@@ -30,7 +33,11 @@ public sealed class FaultInjector
     private readonly ConcurrentDictionary<string, int> _seen = new();
     private int _injected;
 
+    private readonly ConcurrentDictionary<string, int> _byKind = new();
+
     public int Injected => Volatile.Read(ref _injected);
+    /// <summary>Faults injected so far, by kind.</summary>
+    public IReadOnlyDictionary<string, int> ByKind => new Dictionary<string, int>(_byKind);
 
     public string? Decide(FaultPlan? plan, string service, string method, string target, bool isUpload, bool isProfileWrite)
     {
@@ -49,6 +56,8 @@ public sealed class FaultInjector
         }).ToList();
         if (applicable.Count == 0) return null;
         Interlocked.Increment(ref _injected);
-        return applicable[(int)(BitConverter.ToUInt32(hash, 4) % (uint)applicable.Count)];
+        var kind = applicable[(int)(BitConverter.ToUInt32(hash, 4) % (uint)applicable.Count)];
+        _byKind.AddOrUpdate(kind, 1, (_, n) => n + 1);
+        return kind;
     }
 }

@@ -18,6 +18,8 @@ public sealed class HttpPipelineOptions
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(100);
     /// <summary>How to wait; replaced in tests.</summary>
     public Func<TimeSpan, CancellationToken, Task> Delay { get; init; } = Task.Delay;
+    /// <summary>The clock of the SharePoint pacer's shared pauses; replaced in tests.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
     /// <summary>SharePoint requests in flight at first; the pacer adapts from there.</summary>
     public int SharePointInitialConcurrency { get; init; } = 8;
     public int SharePointMaxConcurrency { get; init; } = 32;
@@ -42,7 +44,7 @@ public sealed class ServiceHttpPipeline : IDisposable
     {
         Options = options ?? new HttpPipelineOptions();
         Counters = new RequestCounters();
-        SharePointPacer = new SharePointPacer(Options.SharePointInitialConcurrency, Options.SharePointMaxConcurrency);
+        SharePointPacer = new SharePointPacer(Options.SharePointInitialConcurrency, Options.SharePointMaxConcurrency, Options.Time);
         transport ??= new SocketsHttpHandler
         {
             // A redirect would carry our request to a host we did not choose: never follow one silently.
