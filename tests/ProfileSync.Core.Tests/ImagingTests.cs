@@ -158,7 +158,7 @@ public class ImagingTests
         return jpeg.Take(2).Concat(app1).Concat(jpeg.Skip(2)).ToArray();
     }
 
-    private static uint Crc32(ReadOnlySpan<byte> data)
+    internal static uint Crc32(ReadOnlySpan<byte> data)
     {
         var crc = 0xFFFFFFFFu;
         foreach (var b in data)

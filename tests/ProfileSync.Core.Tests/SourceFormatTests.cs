@@ -26,7 +26,7 @@ public class SourceFormatTests
     }
 
     /// <summary>A 24-bit BMP (BITMAPINFOHEADER, bottom-up rows padded to 4 bytes).</summary>
-    private static byte[] Bmp(SKBitmap bitmap)
+    internal static byte[] Bmp(SKBitmap bitmap)
     {
         var rgb = Pixels(bitmap, out var w, out var h);
         var row = (w * 3 + 3) / 4 * 4;
@@ -49,7 +49,7 @@ public class SourceFormatTests
     /// A GIF89a with a 6x6x6 colour cube palette. LZW is written "uncompressed": 7-bit codes with a clear
     /// code every 100 pixels, so the code width never grows; every decoder reads it.
     /// </summary>
-    private static byte[] Gif(SKBitmap bitmap)
+    internal static byte[] Gif(SKBitmap bitmap)
     {
         var rgb = Pixels(bitmap, out var w, out var h);
         using var gif = new MemoryStream();
@@ -91,6 +91,19 @@ public class SourceFormatTests
         return gif.ToArray();
     }
 
+    private static (int Marker, int Width, int Height, int Components) FrameHeader(byte[] jpeg)
+    {
+        for (var i = 2; i + 9 < jpeg.Length;)
+        {
+            var marker = jpeg[i + 1];
+            var length = jpeg[i + 2] << 8 | jpeg[i + 3];
+            if (marker is 0xC0 or 0xC2)
+                return (marker, jpeg[i + 7] << 8 | jpeg[i + 8], jpeg[i + 5] << 8 | jpeg[i + 6], jpeg[i + 9]);
+            i += 2 + length;
+        }
+        throw new InvalidDataException("no frame header");
+    }
+
     private static SKBitmap Quantised(SKBitmap source)
     {
         var copy = source.Copy();
@@ -104,7 +117,7 @@ public class SourceFormatTests
         return copy;
     }
 
-    public static TheoryData<string> Formats => new() { "webp", "bmp", "gif", "png" };
+    public static TheoryData<string> Formats => new() { "webp", "bmp", "gif", "png", "cmyk-jpeg", "progressive-jpeg", "cmyk-progressive-jpeg" };
 
     [Theory, MemberData(nameof(Formats))]
     public void A_source_in_another_format_reads_as_the_same_photo_and_makes_square_thumbnails(string format)
@@ -116,8 +129,17 @@ public class SourceFormatTests
             "webp" => TestImages.Encode(bitmap, SKEncodedImageFormat.Webp, 90),
             "png" => TestImages.Encode(bitmap, SKEncodedImageFormat.Png),
             "bmp" => Bmp(bitmap),
-            _ => Gif(bitmap),
+            "gif" => Gif(bitmap),
+            _ => TestJpeg.Encode(bitmap, cmyk: format.Contains("cmyk"), progressive: format.Contains("progressive")),
         };
+        if (format.EndsWith("jpeg"))
+        {
+            // The file is what its name says: a progressive frame (SOF2) or a baseline one (SOF0), with 4 or 3 components.
+            var frame = FrameHeader(source);
+            Assert.Equal(format.Contains("progressive") ? 0xC2 : 0xC0, frame.Marker);
+            Assert.Equal(format.Contains("cmyk") ? 4 : 3, frame.Components);
+            Assert.Equal((240, 240), (frame.Width, frame.Height));
+        }
         // A 216-colour GIF is a visibly different picture; it is compared with the same quantised picture as PNG.
         var reference = format == "gif" ? TestImages.Encode(Quantised(bitmap), SKEncodedImageFormat.Png) : jpeg;
         var distance = PhotoFingerprint.Distance(reference, source, ImageLimits.Default, "reference", format);
