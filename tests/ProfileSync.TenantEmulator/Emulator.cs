@@ -688,6 +688,7 @@ public sealed class Emulator : IAsyncDisposable
             else
             {
                 user.Profile[name] = value;
+                user.PropertyWrites.Enqueue(name);
             }
         }
         if (name is null)
@@ -862,7 +863,7 @@ public sealed class Emulator : IAsyncDisposable
             if (user is null) { ctx.Response.StatusCode = 404; return; }
             Dictionary<string, string>? profile = null;
             if (user.Profile is not null) lock (user.Profile) profile = new Dictionary<string, string>(user.Profile);
-            await WriteJsonAsync(ctx, 200, new { user.Upn, user.Id, user.PhotoETag, user.HasPhoto, Profile = profile }, "application/json");
+            await WriteJsonAsync(ctx, 200, new { user.Upn, user.Id, user.PhotoETag, user.HasPhoto, Profile = profile, PropertyWrites = user.PropertyWrites.ToArray() }, "application/json");
             return;
         }
         if (path.StartsWith("/users/", StringComparison.Ordinal) && path.EndsWith("/photo", StringComparison.Ordinal) && ctx.Request.Method == "POST")

@@ -3,7 +3,11 @@ BeforeAll {
     $script:SlowScenario = Join-Path $RepoRoot 'tests/ProfileSync.TenantEmulator/scenarios/slow.json'
 
     # Every user is either as it was, or fully synced: a changed PictureURL names S/M/L files that exist, with placeholder 0.
-    function Assert-NoHalfWrittenUser($Emulator, $Before) {
+    # -Killed: a process killed between the two property writes (PictureURL, then placeholder 0) leaves
+    # the new, complete thumbnails named with the placeholder still shown, which is what SharePoint showed
+    # before (and a state SharePoint itself produces); the next run finishes it. No client can make two
+    # property writes atomic, so this one order is chosen: never a placeholder 0 over a missing picture.
+    function Assert-NoHalfWrittenUser($Emulator, $Before, [switch] $Killed) {
         $files = @((Get-EmulatorFile $Emulator).Path)
         foreach ($upn in $Before.Keys) {
             $was = $Before[$upn]
@@ -12,7 +16,8 @@ BeforeAll {
                 $now.'SPS-PicturePlaceholderState' | Should -Be $was.'SPS-PicturePlaceholderState' -Because "$upn was not synced, so it is untouched"
                 continue
             }
-            $now.'SPS-PicturePlaceholderState' | Should -Be '0' -Because "$upn was synced"
+            if ($Killed -and $was.'SPS-PicturePlaceholderState' -eq '1' -and $now.'SPS-PicturePlaceholderState' -eq '1') { $script:PendingPlaceholders++ }
+            else { $now.'SPS-PicturePlaceholderState' | Should -Be '0' -Because "$upn was synced" }
             $medium = [uri]::UnescapeDataString(([uri]$now.PictureURL).AbsolutePath)
             foreach ($suffix in '_SThumb.jpg', '_MThumb.jpg', '_LThumb.jpg') {
                 $files | Should -Contain ($medium -replace '_MThumb\.jpg$', $suffix) -Because "$upn points at its new thumbnails"
@@ -167,6 +172,66 @@ Describe 'Resumable runs (-JournalPath)' {
         }
         ($info | Where-Object Tags -contains Summary).MessageData.Outcomes['AlreadyFinished'] | Should -Be $first.Count
         (Get-JournalEntries $journal).Count | Should -Be 200
+        @(Get-PhotoSyncState -All | Where-Object State -ne 'InSync') | Should -BeNullOrEmpty
+    }
+
+    It 'continues a run whose process was killed, without doing any user twice, until every user is done once' {
+        Stop-TenantEmulator $emu
+        $script:emu = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario $SlowScenario
+        $before = @{}
+        foreach ($upn in Get-EmulatorUserList $emu) { $before[$upn] = (Get-EmulatorUser $emu $upn).Profile }
+        $journal = Join-Path $TestDrive 'killed.jsonl'
+        $command = @"
+Import-Module '$ModulePath'
+Connect-ProfileSync -TenantName '$($emu.Tenant)' -GraphEndpoint '$($emu.Graph)' -MySiteHostUrl '$($emu.MySite)' -SharePointAdminUrl '$($emu.Admin)' ``
+    -GraphAccessToken (ConvertTo-SecureString '$($emu.GraphToken)' -AsPlainText -Force) ``
+    -SharePointAccessToken (ConvertTo-SecureString '$($emu.SharePointToken)' -AsPlainText -Force)
+Sync-ProfilePhoto -All -JournalPath '$journal' -ErrorAction SilentlyContinue | Out-Null
+"@
+        $pwsh = Get-PwshCommandLine
+        $start = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
+        foreach ($argument in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($command)))) {
+            $start.ArgumentList.Add($argument)
+        }
+        $process = [Diagnostics.Process]::Start($start)
+        try {
+            # Kill it (no Ctrl+C, no clean-up of any kind) once it has finished at least 30 users.
+            $deadline = [DateTime]::UtcNow.AddSeconds(90)
+            while (-not $process.HasExited -and [DateTime]::UtcNow -lt $deadline -and
+                (-not (Test-Path $journal) -or @(Get-Content $journal).Count -lt 31)) { Start-Sleep -Milliseconds 20 }
+            $process.HasExited | Should -BeFalse -Because 'the run was still going when it was killed'
+            $process.Kill($true)
+            $process.WaitForExit()
+        }
+        finally { if (-not $process.HasExited) { $process.Kill($true) } }
+        $last = -1
+        do { Start-Sleep -Milliseconds 300; $count = @(Get-EmulatorLog $emu).Count; $quiet = $count -eq $last; $last = $count } until ($quiet)
+        $script:PendingPlaceholders = 0
+        Assert-NoHalfWrittenUser $emu $before -Killed
+        $script:PendingPlaceholders | Should -BeLessOrEqual 32 -Because 'only users whose write was under way at the kill can be between the two property writes'
+
+        # A killed process may leave its last line cut short: only whole lines count as finished users.
+        $first = @(Get-Content $journal | Select-Object -Skip 1 | ForEach-Object { try { $_ | ConvertFrom-Json } catch { } } | Where-Object upn)
+        $first.Count | Should -BeGreaterOrEqual 30
+        $first.Count | Should -BeLessThan 200 -Because 'the run was killed before the end'
+
+        Connect-TenantEmulator $emu
+        Clear-EmulatorLog $emu
+        $second = @(Sync-ProfilePhoto -All -JournalPath $journal -ErrorAction SilentlyContinue)
+        $done = @($first.upn)
+        @($second | Where-Object { $_.UserPrincipalName -in $done }) | Should -BeNullOrEmpty -Because 'users the killed run finished are not done again'
+        $reads = @(Get-EmulatorLog $emu | Where-Object { $_.Target -like '*GetPropertiesFor*' } | ForEach-Object { [uri]::UnescapeDataString($_.Target) })
+        @($done | Where-Object { $upn = $_; $reads | Where-Object { $_ -like "*$upn*" } }) | Should -BeNullOrEmpty -Because 'not even read again'
+
+        $entries = @(Get-Content $journal | Select-Object -Skip 1 | ForEach-Object { try { $_ | ConvertFrom-Json } catch { } } | Where-Object upn)
+        $entries.Count | Should -Be 200 -Because 'every user is in the journal once'
+        @($entries.upn | Sort-Object -Unique).Count | Should -Be 200
+        # Done once: each user that needed a sync had its PictureURL written exactly once over both runs, the
+        # others never (a user synced just before the kill but not yet in the journal is checked again, found
+        # InSync, and not written again).
+        $written = @(Get-EmulatorUserList $emu | ForEach-Object { $u = Get-EmulatorUser $emu $_; [pscustomobject]@{ Upn = $_; PictureUrlWrites = @($u.PropertyWrites | Where-Object { $_ -eq 'PictureURL' }).Count } })
+        @($written | Where-Object PictureUrlWrites -gt 1) | Should -BeNullOrEmpty -Because 'no user is synced twice'
+        @($written | Where-Object PictureUrlWrites -eq 1).Count | Should -Be 160 -Because '160 users needed a sync'
         @(Get-PhotoSyncState -All | Where-Object State -ne 'InSync') | Should -BeNullOrEmpty
     }
 
