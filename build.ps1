@@ -64,8 +64,23 @@ function Get-PesterModulePath {
     $path
 }
 
+# The report test drives Debian's Chromium through its ChromeDriver. Installed here, by the project, when missing.
+function Install-TestBrowser {
+    if ((Test-Path '/usr/bin/chromium') -and (Test-Path '/usr/bin/chromedriver')) { return }
+    if (-not $IsLinux -or -not (Get-Command apt-get -ErrorAction SilentlyContinue)) {
+        Write-Warning 'Chromium and ChromeDriver are missing and this is no Debian-like machine: the HTML report test will fail. Install chromium and chromedriver.'
+        return
+    }
+    $sudo = if ((& id -u) -ne '0') { 'sudo' } else { $null }
+    Write-Host 'Installing Debian chromium and chromium-driver for the report test'
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    Invoke-Native 'apt-get update' { if ($sudo) { & $sudo apt-get update -qq } else { apt-get update -qq } }
+    Invoke-Native 'Installing chromium' { if ($sudo) { & $sudo apt-get install -y -qq chromium chromium-driver } else { apt-get install -y -qq chromium chromium-driver } }
+}
+
 function Invoke-Test {
     Invoke-Build
+    Install-TestBrowser
     $results = Join-Path $out 'test-results'
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
     New-Item -ItemType Directory $results | Out-Null

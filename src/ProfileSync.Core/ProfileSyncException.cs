@@ -59,4 +59,6 @@ public static class ErrorIds
     public const string SignInFailed = "SignInFailed";
     public const string NoUserColumn = "NoUserColumn";
     public const string JournalRefused = "JournalRefused";
+    public const string ReportInputNotSupported = "ReportInputNotSupported";
+    public const string ReportNotWritten = "ReportNotWritten";
 }

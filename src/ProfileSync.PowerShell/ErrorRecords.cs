@@ -22,7 +22,7 @@ internal static class ErrorRecords
     /// <summary>The failure kind behind each ErrorId that results carry without an exception.</summary>
     internal static FailureKind KindOf(string errorId) => errorId switch
     {
-        ErrorIds.InvalidUserPrincipalName or ErrorIds.InvalidParameter or ErrorIds.NoUserColumn => FailureKind.InvalidInput,
+        ErrorIds.InvalidUserPrincipalName or ErrorIds.InvalidParameter or ErrorIds.NoUserColumn or ErrorIds.ReportInputNotSupported => FailureKind.InvalidInput,
         ErrorIds.UserNotFound or ErrorIds.SharePointProfileNotFound or ErrorIds.PhotoFolderNotFound => FailureKind.NotFound,
         ErrorIds.AuthenticationFailed or ErrorIds.NotConnected or ErrorIds.SignInFailed => FailureKind.AuthenticationFailed,
         ErrorIds.AccessDenied => FailureKind.AccessDenied,

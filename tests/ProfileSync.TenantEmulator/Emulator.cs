@@ -232,6 +232,25 @@ public sealed class Emulator : IAsyncDisposable
                     : "The photo wasn't found.");
                 return;
             }
+            if (isValue && rest.StartsWith("photos/", StringComparison.Ordinal))
+            {
+                // One of the sizes Exchange keeps: a square JPEG of that side; none larger than the photo itself.
+                var size = rest["photos/".Length..^"/$value".Length];
+                var side = GraphPhotoSizes.Contains(size) ? int.Parse(size[..size.IndexOf('x')]) : 0;
+                if (side == 0 || side > Math.Min(user.PhotoWidth, user.PhotoHeight))
+                {
+                    await GraphErrorAsync(ctx, 404, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.");
+                    return;
+                }
+                byte[] sized;
+                try { sized = PhotoFactory.SharePointThumbnail(user.Photo!, side, 90); }
+                catch (InvalidDataException) { sized = user.Photo!; } // a scenario's corrupt photo stays corrupt at every size
+                ctx.Response.StatusCode = 200;
+                ctx.Response.ContentType = "image/jpeg";
+                ctx.Response.Headers.ETag = user.PhotoETag;
+                await ctx.Response.Body.WriteAsync(sized);
+                return;
+            }
             if (isValue)
             {
                 ctx.Response.StatusCode = 200;
@@ -439,6 +458,9 @@ public sealed class Emulator : IAsyncDisposable
                 return false;
         }
     }
+
+    /// <summary>The sizes Graph's photos/{size} serves (facts doc, Graph profilePhoto).</summary>
+    private static readonly HashSet<string> GraphPhotoSizes = new(StringComparer.Ordinal) { "48x48", "64x64", "96x96", "120x120", "240x240", "360x360", "432x432", "504x504", "648x648" };
 
     public int InjectedFaults => _faults.Injected;
     public IReadOnlyDictionary<string, int> InjectedFaultsByKind => _faults.ByKind;

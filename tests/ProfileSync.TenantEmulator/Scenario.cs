@@ -82,6 +82,8 @@ public sealed class Population
 public sealed class ScenarioUser
 {
     public string Upn { get; set; } = "";
+    /// <summary>The profile's PreferredName; the UPN's name part when not given.</summary>
+    public string? DisplayName { get; set; }
     /// <summary>Entra object id; derived from the UPN when not given.</summary>
     public string? Id { get; set; }
     public PhotoSpec? Photo { get; set; }

@@ -124,7 +124,7 @@ public sealed class TenantState
         }
         if (spec.SharePoint != SharePointSeed.NoProfile)
         {
-            user.Profile = NewProfile(user);
+            user.Profile = NewProfile(user, spec.DisplayName);
             SeedSharePoint(user, spec);
         }
         _byUpn[user.Upn] = user;
@@ -139,9 +139,9 @@ public sealed class TenantState
         return true;
     }
 
-    private static Dictionary<string, string> NewProfile(EmulatedUser user)
+    private static Dictionary<string, string> NewProfile(EmulatedUser user, string? displayName)
     {
-        var name = user.Upn.Split('@')[0];
+        var name = displayName ?? user.Upn.Split('@')[0];
         return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
             ["UserProfile_GUID"] = DerivedId("profile:" + user.Upn),

@@ -43,12 +43,18 @@ public sealed class ExchangePhotoSource
         _graph = new GraphServiceClient(pipeline.Client, new AnonymousAuthenticationProvider(), endpoints.GraphBaseUrl);
     }
 
-    /// <summary>The largest photo Exchange holds. Null when the photo went away since the metadata was read.</summary>
-    public async Task<byte[]?> GetPhotoBytesAsync(UserRef user, CancellationToken cancellationToken)
+    /// <summary>
+    /// The largest photo Exchange holds, or one of its sizes ("48x48", "64x64" ... "648x648"; Graph's
+    /// photos/{size}). Null when there is no such photo (it went away since the metadata was read).
+    /// </summary>
+    public async Task<byte[]?> GetPhotoBytesAsync(UserRef user, CancellationToken cancellationToken, string? size = null)
     {
         try
         {
-            await using var stream = await _graph.Users[user.UserPrincipalName].Photo.Content.GetAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var target = _graph.Users[user.UserPrincipalName];
+            await using var stream = size is null
+                ? await target.Photo.Content.GetAsync(cancellationToken: cancellationToken).ConfigureAwait(false)
+                : await target.Photos[size].Content.GetAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             if (stream is null) return null;
             using var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);

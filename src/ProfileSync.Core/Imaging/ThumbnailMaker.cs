@@ -33,6 +33,16 @@ public static class ThumbnailMaker
     public static ThumbnailSet Make(SKBitmap square, PhotoIdentity identity, ThumbnailSizes sizes) =>
         new(One(square, sizes.Small, identity), One(square, sizes.Medium, identity), One(square, sizes.Large, identity));
 
+    /// <summary>A small unstamped square JPEG of any photo (a report's preview); the same checks on untrusted bytes.</summary>
+    public static byte[] Preview(byte[] photo, int side, int quality, ImageLimits limits, string what)
+    {
+        using var square = PhotoDecoder.DecodeSquare(photo, limits, what, side);
+        using var resized = PhotoDecoder.Resize(square, side, side);
+        using var image = SKImage.FromBitmap(resized);
+        using var data = image.Encode(SKEncodedImageFormat.Jpeg, quality);
+        return data.ToArray();
+    }
+
     private static byte[] One(SKBitmap square, int side, PhotoIdentity identity)
     {
         using var resized = PhotoDecoder.Resize(square, side, side);

@@ -11,6 +11,9 @@ public sealed record SharePointProfile(
     string? ExchangeSyncState,
     string? ObjectId)
 {
+    /// <summary>The name SharePoint shows (PreferredName): text anyone with profile rights may have written.</summary>
+    public string? DisplayName { get; init; }
+
     /// <summary>'1' means SharePoint shows a grey placeholder, whatever PictureURL says.</summary>
     public bool ShowsPlaceholder => PlaceholderState == "1";
 }
@@ -59,7 +62,10 @@ public static class SharePointWireFormat
             properties.GetValueOrDefault(PlaceholderStateProperty),
             properties.GetValueOrDefault(PictureTimestampProperty),
             properties.GetValueOrDefault(ExchangeSyncStateProperty),
-            properties.GetValueOrDefault(ObjectIdProperty));
+            properties.GetValueOrDefault(ObjectIdProperty))
+        {
+            DisplayName = String(root, "DisplayName") is { Length: > 0 } shown ? shown : properties.GetValueOrDefault("PreferredName"),
+        };
     }
 
     public static IReadOnlyList<PhotoFolder> ReadFolders(string json)

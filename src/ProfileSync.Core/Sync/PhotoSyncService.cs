@@ -107,6 +107,7 @@ public sealed class PhotoSyncService
                 var state = new PhotoSyncState
                 {
                     UserPrincipalName = user.UserPrincipalName,
+                    DisplayName = profile?.DisplayName,
                     State = decision.State,
                     Reason = decision.Reason,
                     ExchangePhotoETag = exchange.ETag,
@@ -378,6 +379,7 @@ public sealed class PhotoSyncService
         new()
         {
             UserPrincipalName = user.UserPrincipalName,
+            DisplayName = profile?.DisplayName,
             State = PhotoState.Error,
             Reason = message,
             ErrorId = errorId,

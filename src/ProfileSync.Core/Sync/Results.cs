@@ -37,6 +37,8 @@ public enum ComparisonMethod
 public sealed class PhotoSyncState
 {
     public string UserPrincipalName { get; init; } = "";
+    /// <summary>The name SharePoint shows for the user, when the profile was read.</summary>
+    public string? DisplayName { get; init; }
     public PhotoState State { get; init; }
     public string? Reason { get; init; }
     public string? ExchangePhotoETag { get; init; }

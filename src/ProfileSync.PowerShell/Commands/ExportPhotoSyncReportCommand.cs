@@ -1,0 +1,156 @@
+using System.Management.Automation;
+using System.Text;
+using ProfileSync.Core;
+using ProfileSync.Core.Reporting;
+using ProfileSync.Core.Sync;
+
+namespace ProfileSync.PowerShell.Commands;
+
+public enum PhotoSyncReportFormat { Auto, Html, Csv }
+
+/// <summary>
+/// Writes the results of Get-PhotoSyncState or Sync-ProfilePhoto to one file: an HTML page with both
+/// photos side by side (self-contained), or a CSV. The file is written whole or not at all.
+/// </summary>
+[Cmdlet(VerbsData.Export, "PhotoSyncReport", SupportsShouldProcess = true)]
+[OutputType(typeof(FileInfo))]
+public sealed class ExportPhotoSyncReportCommand : PSCmdlet, IDisposable
+{
+    private static readonly PhotoState[] AttentionOrder =
+        { PhotoState.Error, PhotoState.Different, PhotoState.MissingInSharePoint, PhotoState.NotFound, PhotoState.NoSourcePhoto, PhotoState.InSync };
+    private readonly List<ReportRow> _rows = new();
+    private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>The file to write. .csv gives a CSV, anything else HTML, unless -Format says.</summary>
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    /// <summary>A result of Get-PhotoSyncState or Sync-ProfilePhoto, from the pipeline.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    [AllowNull]
+    public PSObject? InputObject { get; set; }
+
+    [Parameter]
+    public PhotoSyncReportFormat Format { get; set; } = PhotoSyncReportFormat.Auto;
+
+    /// <summary>An HTML report without photos: no request to either service.</summary>
+    [Parameter]
+    public SwitchParameter NoPhotos { get; set; }
+
+    /// <summary>The page title; default "Profile photo report".</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Title { get; set; } = "Profile photo report";
+
+    /// <summary>Users whose photos are fetched at once for an HTML report.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int ThrottleLimit { get; set; } = 8;
+
+    /// <summary>A connection from Connect-ProfileSync -ReturnConnection to fetch photos with; default the current one.</summary>
+    [Parameter]
+    public ProfileSyncConnectionInfo? Connection { get; set; }
+
+    /// <summary>Do not overwrite an existing file.</summary>
+    [Parameter]
+    public SwitchParameter NoClobber { get; set; }
+
+    /// <summary>Write the report's FileInfo to the pipeline.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        switch (InputObject?.BaseObject)
+        {
+            case PhotoSyncState state: _rows.Add(ReportRow.From(state)); break;
+            case PhotoSyncResult result: _rows.Add(ReportRow.From(result)); break;
+            case null: break;
+            default:
+                WriteError(ErrorRecords.For(ErrorIds.ReportInputNotSupported,
+                    $"Export-PhotoSyncReport takes the results of Get-PhotoSyncState or Sync-ProfilePhoto, not {InputObject.BaseObject.GetType().FullName} ('{InputObject}').",
+                    InputObject, "Pipe Get-PhotoSyncState or Sync-ProfilePhoto into Export-PhotoSyncReport; the other rows go on."));
+                break;
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        var format = Format != PhotoSyncReportFormat.Auto ? Format
+            : path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? PhotoSyncReportFormat.Csv : PhotoSyncReportFormat.Html;
+        if (NoClobber && File.Exists(path))
+            ThrowTerminatingError(ErrorRecords.For(ErrorIds.ReportNotWritten, $"The report '{path}' exists and -NoClobber was given.", path,
+                "Choose another -Path, or leave out -NoClobber to replace it."));
+        if (!ShouldProcess(path, $"Write the {format.ToString().ToUpperInvariant()} report of {_rows.Count} users")) return;
+
+        // What needs attention first: errors, then users SharePoint shows wrongly, then the rest; by UPN within.
+        var rows = _rows.OrderBy(r => Array.IndexOf(AttentionOrder, r.State)).ThenBy(r => r.UserPrincipalName, StringComparer.OrdinalIgnoreCase).ToList();
+        var connection = Connection?.Connection ?? ProfileSyncSession.Current;
+        ReportPhotoFetcher? fetcher = null;
+        string? photoNote = null;
+        if (format == PhotoSyncReportFormat.Html && !NoPhotos)
+        {
+            if (connection is null || connection.IsDisposed)
+            {
+                WriteWarning("Not connected: the report shows no photos. Run Connect-ProfileSync first, or pass -NoPhotos.");
+                photoNote = "photos not shown (not connected)";
+            }
+            else
+            {
+                fetcher = new ReportPhotoFetcher(connection);
+                WriteVerbose($"Fetching the photos: up to one 48x48 Exchange photo (Graph) and one SharePoint S thumbnail per user, {_rows.Count} users, {ThrottleLimit} at a time.");
+            }
+        }
+        else if (format == PhotoSyncReportFormat.Html) photoNote = "photos not shown (-NoPhotos)";
+
+        var before = connection?.Counters is { } c ? (c.GraphRequests, c.SharePointRequests) : (0L, 0L);
+        var temp = path + ".partial-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            var written = 0;
+            var task = Task.Run(async () =>
+            {
+                await using var writer = new StreamWriter(temp, false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: format == PhotoSyncReportFormat.Csv));
+                if (format == PhotoSyncReportFormat.Csv) CsvReport.Write(writer, rows);
+                else
+                    await HtmlReport.WriteAsync(writer, rows,
+                        new HtmlReportInfo(Title, connection?.Endpoints.TenantName, DateTimeOffset.UtcNow, photoNote),
+                        fetcher is null ? null : fetcher.FetchAsync, ThrottleLimit, n => Volatile.Write(ref written, n), _stop.Token).ConfigureAwait(false);
+            });
+            // The writer works on a worker; this thread reports progress and is the only one that writes to the host.
+            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(250))
+            {
+                var done = Volatile.Read(ref written);
+                WriteProgress(new ProgressRecord(2, "Writing the photo report", $"{done} of {_rows.Count} users")
+                { PercentComplete = _rows.Count == 0 ? 0 : (int)(done * 100L / _rows.Count) });
+            }
+            task.GetAwaiter().GetResult();
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminatingError(ErrorRecords.For(ErrorIds.ReportNotWritten, $"The report '{path}' could not be written: {ex.Message}", path,
+                "Choose a -Path in a folder that exists and that this account may write."));
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+            WriteProgress(new ProgressRecord(2, "Writing the photo report", "Done") { RecordType = ProgressRecordType.Completed });
+        }
+        if (fetcher is not null && connection is not null)
+            WriteVerbose($"Photos fetched with {connection.Counters.GraphRequests - before.Item1} Graph and {connection.Counters.SharePointRequests - before.Item2} SharePoint requests.");
+        var info = new FileInfo(path);
+        WriteVerbose($"Wrote {_rows.Count} users to '{path}' ({info.Length / 1024.0:0.0} KB).");
+        if (PassThru) WriteObject(info);
+    }
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    public void Dispose() => _stop.Dispose();
+}
