@@ -2,7 +2,7 @@
     RootModule           = 'ProfileSync.dll'
     # Imported first: sets up the private load context of ProfileSync's dependencies.
     NestedModules        = @('ProfileSync.Loader.dll')
-    ModuleVersion        = '0.2.0'
+    ModuleVersion        = '0.3.0'
     GUID                 = '5d3c8f7e-2b1a-4c6d-9e8f-0a1b2c3d4e5f'
     Author               = 'ProfileSync contributors'
     CompanyName          = 'ProfileSync'
@@ -15,12 +15,13 @@
     AliasesToExport      = @()
     VariablesToExport    = @()
     FormatsToProcess     = @('ProfileSync.format.ps1xml')
+    HelpInfoURI          = 'https://github.com/profilesync/profilesync/tree/main/docs/help'
     PrivateData          = @{
         PSData = @{
             Tags         = @('SharePoint', 'SharePointOnline', 'Exchange', 'ExchangeOnline', 'Microsoft365', 'ProfilePhoto', 'UserProfile', 'Graph')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
             ProjectUri   = 'https://github.com/profilesync/profilesync'
-            ReleaseNotes = '0.2.0: sign-in by browser, device code, certificate and managed identity in every Microsoft 365 cloud; dependencies isolated in their own load context; whole-tenant runs with flat memory. 0.1.0: Get-PhotoSyncState and Sync-ProfilePhoto with pre-acquired tokens.'
+            ReleaseNotes = '0.3.0: Export-PhotoSyncReport (HTML with both photos side by side, CSV); full Get-Help and about_ProfileSync; resumable runs survive a killed process; hostile photos and failing services handled. 0.2.0: sign-in by browser, device code, certificate and managed identity in every Microsoft 365 cloud; dependencies isolated in their own load context; whole-tenant runs with flat memory. 0.1.0: Get-PhotoSyncState and Sync-ProfilePhoto with pre-acquired tokens.'
         }
     }
 }

@@ -15,7 +15,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Soak', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Soak', 'Package', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release'
@@ -50,6 +50,14 @@ function Invoke-Build {
     Get-ChildItem $moduleOut -Exclude 'ProfileSync.dll', 'ProfileSync.Loader.dll', 'dependencies' | Move-Item -Destination $dependencies
     Copy-Item (Join-Path $root 'ProfileSync.psd1') $moduleOut
     Copy-Item (Join-Path $root 'module/*') $moduleOut -Recurse
+    Write-Host 'Building the help (MAML and about_ProfileSync) from docs/help'
+    # Its own process: the generator imports the built module to read the cmdlets' metadata.
+    $pwsh = @([Environment]::ProcessPath)
+    if ([IO.Path]::GetFileNameWithoutExtension($pwsh[0]) -eq 'dotnet') { $pwsh += Join-Path $PSHOME 'pwsh.dll' }
+    Invoke-Native 'Building the help' {
+        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $root 'tools/New-ExternalHelp.ps1') `
+            -ModulePath (Join-Path $moduleOut 'ProfileSync.psd1') -HelpSource (Join-Path $root 'docs/help') -OutputFolder (Join-Path $moduleOut 'en-US')
+    }
     Write-Host "Building the tenant emulator into $emulatorOut"
     Invoke-Native 'Building the emulator' {
         dotnet build (Join-Path $root 'tests/ProfileSync.TenantEmulator/ProfileSync.TenantEmulator.csproj') -c $Configuration -o $emulatorOut --nologo -v quiet
@@ -148,6 +156,20 @@ function Invoke-Soak {
     if ($exit -ne 0) { exit 1 }
 }
 
+# A .nupkg of the built module (PSResourceGet's Compress-PSResource: the manifest is validated on the way),
+# ready for Publish-PSResource or a local folder repository.
+function Invoke-Package {
+    Invoke-Build
+    $packageOut = Join-Path $out 'package'
+    if (Test-Path $packageOut) { Remove-Item $packageOut -Recurse -Force }
+    New-Item -ItemType Directory $packageOut | Out-Null
+    Test-ModuleManifest (Join-Path $moduleOut 'ProfileSync.psd1') | Out-Null
+    Compress-PSResource -Path $moduleOut -DestinationPath $packageOut
+    $package = Get-ChildItem $packageOut -Filter '*.nupkg' | Select-Object -First 1
+    if (-not $package) { throw 'Compress-PSResource wrote no package.' }
+    Write-Host "Package: $($package.FullName) ($([math]::Round($package.Length / 1MB, 1)) MB)"
+}
+
 function Invoke-Demo {
     Invoke-Build
     & (Join-Path $root 'tests/demo.ps1') -ModulePath (Join-Path $moduleOut 'ProfileSync.psd1') `
@@ -164,6 +186,7 @@ switch ($Task) {
     }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
+    'Package' { Invoke-Package }
     'Soak' { Invoke-Soak -Users $(if ($env:PROFILESYNC_SOAK_USERS) { $env:PROFILESYNC_SOAK_USERS } else { 1000 }) -Seeds $(if ($env:PROFILESYNC_SOAK_SEEDS) { $env:PROFILESYNC_SOAK_SEEDS } else { '1,2,3,4,5' }) }
     'Clean' {
         foreach ($dir in @($out) + (Get-ChildItem $root -Directory -Recurse -Include 'bin', 'obj' | ForEach-Object FullName)) {

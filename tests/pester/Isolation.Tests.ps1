@@ -47,7 +47,7 @@ Describe 'Other modules in the same session (dependency isolation)' {
         $r.Assemblies | Should -Contain 'Microsoft.Graph.Core 3.2.4 [Default]'
         @($r.Assemblies | Where-Object { $_ -like 'Microsoft.Identity.Client 4.*[[]ProfileSync]' -and $_ -notlike '*4.55.0*' }) | Should -HaveCount 1 -Because 'ProfileSync keeps its own, newer MSAL'
         @($r.Assemblies | Where-Object { $_ -like 'Microsoft.Graph.Core 4.*[[]ProfileSync]' }) | Should -HaveCount 1
-        $r.Assemblies | Should -Contain 'ProfileSync.Core 0.2.0 [ProfileSync]'
+        $r.Assemblies | Should -Contain "ProfileSync.Core $ModuleVersion [ProfileSync]"
     }
 
     It 'with ProfileSync loaded and signed in first, the older assemblies still load and work' {
@@ -59,6 +59,6 @@ Describe 'Other modules in the same session (dependency isolation)' {
         $r.OtherCredential | Should -Be 'Azure.Identity.ClientSecretCredential'
         $r.Assemblies | Should -Contain 'Microsoft.Identity.Client 4.55.0 [Default]'
         $r.Assemblies | Should -Contain 'Azure.Core 1.36.0 [Default]'
-        @($r.Assemblies | Where-Object { $_ -like 'ProfileSync *' }) | Should -Be @('ProfileSync 0.2.0 [Default]')
+        @($r.Assemblies | Where-Object { $_ -like 'ProfileSync *' }) | Should -Be @("ProfileSync $ModuleVersion [Default]")
     }
 }

@@ -2,6 +2,7 @@
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 $script:ModulePath = if ($env:PROFILESYNC_MODULE) { $env:PROFILESYNC_MODULE } else { Join-Path $RepoRoot 'out/ProfileSync/ProfileSync.psd1' }
 $script:EmulatorPath = if ($env:PROFILESYNC_EMULATOR) { $env:PROFILESYNC_EMULATOR } else { Join-Path $RepoRoot 'out/emulator/ProfileSync.TenantEmulator.dll' }
+$script:ModuleVersion = (Import-PowerShellDataFile (Join-Path $RepoRoot 'ProfileSync.psd1')).ModuleVersion
 $script:DemoScenario = Join-Path $RepoRoot 'tests/ProfileSync.TenantEmulator/scenarios/demo.json'
 Import-Module (Join-Path $RepoRoot 'tests/EmulatorProcess.psm1') -Force
 Import-Module $ModulePath -Force
