@@ -3,8 +3,8 @@
     The demo: ProfileSync against the tenant emulator with about 50 users in every state.
 .DESCRIPTION
     Starts the emulator, connects exactly as to a real tenant (only endpoints and tokens differ),
-    then: Get-PhotoSyncState | Format-Table, Sync-ProfilePhoto -WhatIf, Sync-ProfilePhoto, and
-    Get-PhotoSyncState again. Fails (exit 1) unless every user with a usable Exchange photo and a
+    then: Get-PhotoSyncState | Format-Table, Sync-ProfilePhoto -WhatIf (also written as an HTML
+    report, out/demo/dry-run.html), Sync-ProfilePhoto, and Get-PhotoSyncState again. Fails (exit 1) unless every user with a usable Exchange photo and a
     SharePoint profile ends InSync.
 #>
 param(
@@ -38,6 +38,11 @@ try {
     $writes = @((Get-EmulatorLog $emulator) | Where-Object IsWrite).Count
     Write-Host "Actions: $(Summary $dry Action). Write requests sent by -WhatIf: $writes"
     if ($writes -ne 0) { throw '-WhatIf sent write requests.' }
+
+    Show 'Sync-ProfilePhoto -WhatIf | Export-PhotoSyncReport'
+    $reportFolder = New-Item -ItemType Directory -Force (Join-Path (Split-Path (Split-Path $ModulePath)) 'demo')
+    $report = $dry | Export-PhotoSyncReport -Path (Join-Path $reportFolder 'dry-run.html') -Title 'Contoso (emulated): photo dry run' -PassThru
+    Write-Host "The dry run as a page with both photos side by side: $($report.FullName) ($([math]::Round($report.Length / 1KB)) KB)"
 
     Show 'Sync-ProfilePhoto'
     $sync = $users | Sync-ProfilePhoto -ErrorAction SilentlyContinue -ErrorVariable syncErrors | Sort-Object Action, UserPrincipalName

@@ -109,7 +109,7 @@ h1{font-size:1.4em;margin:0 0 .2em}.meta{color:#555;margin:.2em 0}
 nav button,#pager button{margin:.2em .3em .2em 0;padding:.3em .7em;border:1px solid #bbb;border-radius:1em;background:#f7f7f7;cursor:pointer}
 nav button.on{background:#0f6cbd;color:#fff;border-color:#0f6cbd}
 #search{width:22em;padding:.3em}
-table{border-collapse:collapse;margin-top:.5em;width:100%}td.user{white-space:nowrap}.upn{color:#666;font-size:.85em}th,td{padding:.25em .6em;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:middle}
+table{border-collapse:collapse;margin-top:.5em;width:100%}td.user{min-width:16em;max-width:24em;overflow-wrap:break-word}td.reason{min-width:18em}.upn{color:#666;font-size:.85em}th,td{padding:.25em .6em;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:middle}
 td img{width:48px;height:48px;border-radius:50%;display:block}td.nophoto{color:#999;text-align:center}
 .st-InSync{color:#107c10}.st-Different{color:#c50f1f}.st-MissingInSharePoint{color:#bc4b09}.st-Error{color:#a4262c}.st-NotFound,.st-NoSourcePhoto{color:#666}
 nav button.on span{color:#fff}
@@ -149,7 +149,7 @@ nav button.on span{color:#fff}
       tr.appendChild(who);
       tr.appendChild(text(r.s, 'st-' + r.s));
       tr.appendChild(text(r.a));
-      tr.appendChild(text([r.r, r.e, r.n].filter(Boolean).join(' \u00b7 ')));
+      tr.appendChild(text([r.r, r.e, r.n].filter(Boolean).join(' \u00b7 '), 'reason'));
       body.appendChild(tr);
     });
     document.getElementById('shown').textContent = list.length + (list.length === 1 ? ' user' : ' users');
