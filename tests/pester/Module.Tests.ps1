@@ -5,7 +5,7 @@ BeforeAll {
 Describe 'The built module' {
     It 'imports and exports exactly the manifest''s cmdlets' {
         $commands = Get-Command -Module ProfileSync | ForEach-Object Name | Sort-Object
-        $commands | Should -Be @('Connect-ProfileSync', 'Disconnect-ProfileSync', 'Get-PhotoSyncState', 'Get-ProfileSyncConnection', 'Sync-ProfilePhoto')
+        $commands | Should -Be @((Import-PowerShellDataFile (Join-Path $RepoRoot 'ProfileSync.psd1')).CmdletsToExport | Sort-Object)
     }
 
     It 'uses only approved verbs' {

@@ -12,11 +12,15 @@ Describe 'The package installs with Install-PSResource from a local folder repos
 
         # A clean machine for PowerShell: its own home, so the repository list and CurrentUser modules start empty.
         $cleanHome = New-Item -ItemType Directory (Join-Path $TestDrive 'home')
-        $data = Join-Path $cleanHome '.local/share'
+        # .NET answers an empty path for a special folder that does not exist (and PSResourceGet would then
+        # write its repository list into the current folder): create them first.
+        $data = (New-Item -ItemType Directory -Force (Join-Path $cleanHome '.local/share')).FullName
+        New-Item -ItemType Directory -Force (Join-Path $cleanHome '.config'), (Join-Path $cleanHome '.cache') | Out-Null
         $pwsh = Get-PwshCommandLine
         $saved = @{ HOME = $env:HOME; XDG_DATA_HOME = $env:XDG_DATA_HOME; XDG_CONFIG_HOME = $env:XDG_CONFIG_HOME; XDG_CACHE_HOME = $env:XDG_CACHE_HOME; PSModulePath = $env:PSModulePath }
+        Push-Location $TestDrive
         try {
-            $env:HOME = $cleanHome; $env:XDG_DATA_HOME = $data; $env:XDG_CONFIG_HOME = Join-Path $cleanHome '.config'; $env:XDG_CACHE_HOME = Join-Path $cleanHome '.cache'
+            $env:HOME = $cleanHome.FullName; $env:XDG_DATA_HOME = $data; $env:XDG_CONFIG_HOME = Join-Path $cleanHome '.config'; $env:XDG_CACHE_HOME = Join-Path $cleanHome '.cache'
             $env:PSModulePath = $null
             $install = @"
 `$ErrorActionPreference = 'Stop'
@@ -44,9 +48,11 @@ $module = Get-Module ProfileSync
             $result = $output | Select-Object -Last 1 | ConvertFrom-Json
         }
         finally {
+            Pop-Location
             foreach ($name in $saved.Keys) { Set-Item "env:$name" $saved[$name] -ErrorAction SilentlyContinue; if ($null -eq $saved[$name]) { Remove-Item "env:$name" -ErrorAction SilentlyContinue } }
         }
         $result.Path | Should -BeLike "$cleanHome*"
+        Test-Path (Join-Path $RepoRoot 'PSResourceGet') | Should -BeFalse -Because 'nothing is written outside the clean home'
         $result.Version | Should -Be $ModuleVersion
         $result.Commands | Should -Be @((Import-PowerShellDataFile (Join-Path $RepoRoot 'ProfileSync.psd1')).CmdletsToExport | Sort-Object)
         $result.Synopsis | Should -Match 'SharePoint Online show'
