@@ -27,6 +27,8 @@ public sealed class ProfileSyncConnection : IDisposable
         SharePoint = new SharePointRestClient(Pipeline, endpoints);
         Library = new UserPhotoLibrary(SharePoint, endpoints.MySiteHost, photoFolder);
         Photos = new PhotoSyncService(Exchange, PhotoMetadata, SharePoint, Library);
+        Changes = new PhotoChangeService(Exchange, PhotoMetadata, SharePoint, Library, Photos);
+        Sources = new Sources.PhotoSourceReader(Pipeline);
         ConnectedAt = DateTimeOffset.UtcNow;
     }
 
@@ -76,6 +78,8 @@ public sealed class ProfileSyncConnection : IDisposable
     public SharePointRestClient SharePoint { get; }
     public UserPhotoLibrary Library { get; }
     public PhotoSyncService Photos { get; }
+    public PhotoChangeService Changes { get; }
+    public Sources.PhotoSourceReader Sources { get; }
     public RequestCounters Counters => Pipeline.Counters;
 
     public bool IsDisposed { get; private set; }

@@ -61,4 +61,9 @@ public static class ErrorIds
     public const string JournalRefused = "JournalRefused";
     public const string ReportInputNotSupported = "ReportInputNotSupported";
     public const string ReportNotWritten = "ReportNotWritten";
+    public const string NoPhotoSource = "NoPhotoSource";
+    public const string PhotoSourceNotFound = "PhotoSourceNotFound";
+    public const string PhotoSourceRefused = "PhotoSourceRefused";
+    public const string PhotoSourceFailed = "PhotoSourceFailed";
+    public const string DuplicateUser = "DuplicateUser";
 }

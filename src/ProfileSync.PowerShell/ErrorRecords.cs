@@ -22,13 +22,14 @@ internal static class ErrorRecords
     /// <summary>The failure kind behind each ErrorId that results carry without an exception.</summary>
     internal static FailureKind KindOf(string errorId) => errorId switch
     {
-        ErrorIds.InvalidUserPrincipalName or ErrorIds.InvalidParameter or ErrorIds.NoUserColumn or ErrorIds.ReportInputNotSupported => FailureKind.InvalidInput,
-        ErrorIds.UserNotFound or ErrorIds.SharePointProfileNotFound or ErrorIds.PhotoFolderNotFound => FailureKind.NotFound,
+        ErrorIds.InvalidUserPrincipalName or ErrorIds.InvalidParameter or ErrorIds.NoUserColumn or ErrorIds.ReportInputNotSupported
+            or ErrorIds.NoPhotoSource or ErrorIds.PhotoSourceRefused or ErrorIds.DuplicateUser => FailureKind.InvalidInput,
+        ErrorIds.UserNotFound or ErrorIds.SharePointProfileNotFound or ErrorIds.PhotoFolderNotFound or ErrorIds.PhotoSourceNotFound => FailureKind.NotFound,
         ErrorIds.AuthenticationFailed or ErrorIds.NotConnected or ErrorIds.SignInFailed => FailureKind.AuthenticationFailed,
         ErrorIds.AccessDenied => FailureKind.AccessDenied,
         ErrorIds.Throttled => FailureKind.Throttled,
         ErrorIds.PhotoUnreadable => FailureKind.InvalidData,
-        ErrorIds.ServiceUnreachable => FailureKind.ConnectionError,
+        ErrorIds.ServiceUnreachable or ErrorIds.PhotoSourceFailed => FailureKind.ConnectionError,
         _ => FailureKind.ServiceError,
     };
 

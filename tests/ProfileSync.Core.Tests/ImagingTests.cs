@@ -148,15 +148,7 @@ public class ImagingTests
         Assert.Null(PhotoStamp.Read(TestImages.Solid(4, 4, SKColors.Red)));
     }
 
-    internal static byte[] WithExifOrientation(byte[] jpeg, int orientation)
-    {
-        // APP1 "Exif\0\0" + big-endian TIFF header + one IFD entry: Orientation (0x0112), SHORT, 1.
-        var tiff = new byte[] { 0x4D, 0x4D, 0x00, 0x2A, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (byte)orientation, 0, 0, 0, 0, 0, 0 };
-        var payload = "Exif\0\0"u8.ToArray().Concat(tiff).ToArray();
-        var length = payload.Length + 2;
-        var app1 = new byte[] { 0xFF, 0xE1, (byte)(length >> 8), (byte)length }.Concat(payload);
-        return jpeg.Take(2).Concat(app1).Concat(jpeg.Skip(2)).ToArray();
-    }
+    internal static byte[] WithExifOrientation(byte[] jpeg, int orientation) => TenantEmulator.PhotoFactory.WithExifOrientation(jpeg, orientation);
 
     internal static uint Crc32(ReadOnlySpan<byte> data)
     {

@@ -195,6 +195,11 @@ public sealed class Emulator : IAsyncDisposable
         }
         var rest = string.Join('/', segments.Skip(3));
         var isValue = rest.EndsWith("$value", StringComparison.Ordinal);
+        if (rest == "photo/$value" && ctx.Request.Method is "PUT" or "PATCH" or "DELETE")
+        {
+            await WritePhotoAsync(ctx, user);
+            return;
+        }
         if (!(rest is "photo" or "photo/$value" || (rest.StartsWith("photos/", StringComparison.Ordinal) && isValue)) || ctx.Request.Method != "GET")
         {
             await GraphErrorAsync(ctx, 400, "BadRequest", "Unsupported request.");
@@ -456,6 +461,76 @@ public sealed class Emulator : IAsyncDisposable
                 return true;
             default:
                 return false;
+        }
+    }
+
+    /// <summary>
+    /// Graph photo writes (facts doc, section 4): PUT .../photo/$value with an image/jpeg or image/png
+    /// body up to 4 MB, ProfilePhoto.ReadWrite.All; the photo is then what the reads return, under a new
+    /// etag. DELETE .../photo/$value removes it (204; no photo: 404 ImageNotFound).
+    /// </summary>
+    private async Task WritePhotoAsync(HttpContext ctx, EmulatedUser user)
+    {
+        if (!Rights(ctx).CanWritePhotos)
+        {
+            await GraphErrorAsync(ctx, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
+            return;
+        }
+        if (!user.Mailbox)
+        {
+            await GraphErrorAsync(ctx, 404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.");
+            return;
+        }
+        if (!_mailboxes.TryEnter(user.Id, Scenario.GraphMailboxConcurrency))
+        {
+            ctx.Response.Headers.RetryAfter = Scenario.GraphRetryAfterSeconds.ToString();
+            await GraphErrorAsync(ctx, 429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.");
+            return;
+        }
+        try
+        {
+            if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
+            if (ctx.Request.Method == "DELETE")
+            {
+                if (!user.HasPhoto)
+                {
+                    await GraphErrorAsync(ctx, 404, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.");
+                    return;
+                }
+                user.Photo = null;
+                user.NoPhotoAnswer = "ImageNotFound";
+                user.PhotoWrites.Enqueue("DELETE");
+                ctx.Response.StatusCode = 204;
+                return;
+            }
+            var type = ctx.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+            if (type is not ("image/jpeg" or "image/png"))
+            {
+                await GraphErrorAsync(ctx, 400, "ErrorInvalidRequest", $"The content type '{type}' is not supported for a photo; use image/jpeg.");
+                return;
+            }
+            using var body = new MemoryStream();
+            await ctx.Request.Body.CopyToAsync(body);
+            if (body.Length > 4 * 1024 * 1024)
+            {
+                await GraphErrorAsync(ctx, 413, "ErrorRequestEntityTooLarge", "The photo is larger than 4 MB.");
+                return;
+            }
+            var bytes = body.ToArray();
+            using var codec = SkiaSharp.SKCodec.Create(new MemoryStream(bytes));
+            if (codec is null)
+            {
+                await GraphErrorAsync(ctx, 400, "ErrorInvalidRequest", "The photo is not an image.");
+                return;
+            }
+            user.Photo = bytes;
+            (user.PhotoContentType, user.PhotoWidth, user.PhotoHeight, user.NoPhotoAnswer) = (type, codec.Info.Width, codec.Info.Height, null);
+            user.PhotoWrites.Enqueue("PUT");
+            ctx.Response.StatusCode = 200;
+        }
+        finally
+        {
+            _mailboxes.Exit(user.Id);
         }
     }
 
@@ -885,7 +960,7 @@ public sealed class Emulator : IAsyncDisposable
             if (user is null) { ctx.Response.StatusCode = 404; return; }
             Dictionary<string, string>? profile = null;
             if (user.Profile is not null) lock (user.Profile) profile = new Dictionary<string, string>(user.Profile);
-            await WriteJsonAsync(ctx, 200, new { user.Upn, user.Id, user.PhotoETag, user.HasPhoto, Profile = profile, PropertyWrites = user.PropertyWrites.ToArray() }, "application/json");
+            await WriteJsonAsync(ctx, 200, new { user.Upn, user.Id, user.PhotoETag, user.HasPhoto, Profile = profile, PropertyWrites = user.PropertyWrites.ToArray(), PhotoWrites = user.PhotoWrites.ToArray() }, "application/json");
             return;
         }
         if (path.StartsWith("/users/", StringComparison.Ordinal) && path.EndsWith("/photo", StringComparison.Ordinal) && ctx.Request.Method == "POST")
@@ -901,6 +976,15 @@ public sealed class Emulator : IAsyncDisposable
         {
             // A user deleted in the middle of a run.
             ctx.Response.StatusCode = State.RemoveUser(Uri.UnescapeDataString(path["/users/".Length..])) ? 204 : 404;
+            return;
+        }
+        if (path == "/samples/photo" && ctx.Request.Method == "GET")
+        {
+            // Photo files for import tests: ?seed=N&format=jpeg|png|exif6&side=N.
+            var q = ctx.Request.Query;
+            var sample = PhotoFactory.Sample(int.Parse(q["seed"].FirstOrDefault() ?? "1"), q["format"].FirstOrDefault() ?? "jpeg", int.Parse(q["side"].FirstOrDefault() ?? "400"));
+            ctx.Response.ContentType = "application/octet-stream";
+            await ctx.Response.Body.WriteAsync(sample);
             return;
         }
         if (path == "/faults" && ctx.Request.Method == "POST")

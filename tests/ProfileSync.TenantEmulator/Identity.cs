@@ -26,6 +26,7 @@ public sealed record TokenRights(bool Full, EmulatedIdentity? Identity)
     public static readonly TokenRights All = new(true, null);
 
     public bool CanReadPhotos => Full || Identity!.GraphPermissions.Any(p => p is "ProfilePhoto.Read.All" or "ProfilePhoto.ReadWrite.All" or "User.Read.All" or "User.ReadWrite.All");
+    public bool CanWritePhotos => Full || Identity!.GraphPermissions.Any(p => p is "ProfilePhoto.ReadWrite.All" or "User.ReadWrite.All");
     public bool CanListUsers => Full || Identity!.GraphPermissions.Any(p => p is "User.Read.All" or "User.ReadWrite.All" or "Directory.Read.All");
     public bool IsSharePointAdmin => Full || Identity!.SharePointAdmin;
 }

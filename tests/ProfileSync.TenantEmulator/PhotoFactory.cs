@@ -74,5 +74,42 @@ public static class PhotoFactory
         return data.ToArray();
     }
 
+    /// <summary>Inserts an EXIF APP1 segment with one Orientation entry (1-8) after a JPEG's SOI.</summary>
+    public static byte[] WithExifOrientation(byte[] jpeg, int orientation)
+    {
+        // APP1 "Exif\0\0" + big-endian TIFF header + one IFD entry: Orientation (0x0112), SHORT, 1.
+        var tiff = new byte[] { 0x4D, 0x4D, 0x00, 0x2A, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (byte)orientation, 0, 0, 0, 0, 0, 0 };
+        var payload = "Exif\0\0"u8.ToArray().Concat(tiff).ToArray();
+        var length = payload.Length + 2;
+        var app1 = new byte[] { 0xFF, 0xE1, (byte)(length >> 8), (byte)length }.Concat(payload);
+        return jpeg.Take(2).Concat(app1).Concat(jpeg.Skip(2)).ToArray();
+    }
+
+    /// <summary>
+    /// A sample photo file for tests of photo imports: the portrait of a seed as JPEG or PNG, or stored
+    /// turned a quarter counter-clockwise with EXIF orientation 6, so that only a reader that applies
+    /// EXIF shows it upright.
+    /// </summary>
+    public static byte[] Sample(int seed, string format, int side)
+    {
+        var jpeg = Portrait(new PhotoSpec { Seed = seed, Width = side, Height = side });
+        if (format == "jpeg") return jpeg;
+        using var upright = SKBitmap.Decode(jpeg);
+        if (format == "png")
+        {
+            using var png = SKImage.FromBitmap(upright).Encode(SKEncodedImageFormat.Png, 100);
+            return png.ToArray();
+        }
+        using var stored = new SKBitmap(upright.Height, upright.Width);
+        using (var canvas = new SKCanvas(stored))
+        {
+            canvas.Translate(0, stored.Height);
+            canvas.RotateDegrees(-90);
+            canvas.DrawBitmap(upright, 0, 0);
+        }
+        using var data = SKImage.FromBitmap(stored).Encode(SKEncodedImageFormat.Jpeg, 92);
+        return WithExifOrientation(data.ToArray(), 6);
+    }
+
     private static SKColor RandomColor(Random r) => new((byte)r.Next(256), (byte)r.Next(256), (byte)r.Next(256));
 }

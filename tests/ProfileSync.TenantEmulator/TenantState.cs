@@ -40,6 +40,8 @@ public sealed class EmulatedUser
     public Dictionary<string, string>? Profile { get; set; }
     /// <summary>Names of the profile properties written, in order: how often a run wrote this user.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> PropertyWrites { get; } = new();
+    /// <summary>Graph photo writes (PUT, DELETE), in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> PhotoWrites { get; } = new();
 
     /// <summary>Graph's media etag: changes whenever the photo changes.</summary>
     public string? PhotoETag { get; private set; }

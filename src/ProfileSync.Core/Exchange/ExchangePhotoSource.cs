@@ -67,6 +67,44 @@ public sealed class ExchangePhotoSource
         }
     }
 
+    /// <summary>
+    /// Replaces the user's Exchange photo (Graph PUT .../photo/$value, Content-Type image/jpeg, needs
+    /// ProfilePhoto.ReadWrite.All). Exchange keeps it and makes its smaller sizes; the etag changes.
+    /// </summary>
+    public async Task SetPhotoAsync(UserRef user, byte[] jpeg, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var body = new MemoryStream(jpeg, writable: false);
+            // The SDK would send application/octet-stream; Graph documents image/jpeg. A header set here is kept.
+            await _graph.Users[user.UserPrincipalName].Photo.Content.PutAsync(body, c => c.Headers.Add("Content-Type", "image/jpeg"), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ApiException error)
+        {
+            throw Unexpected(user, error.ResponseStatusCode, Code(error), (error as ODataError)?.Error?.Message, "setting the photo", error, ServiceFailure.Need.GraphPhotoWrite);
+        }
+    }
+
+    /// <summary>Removes the user's Exchange photo (Graph DELETE .../photo/$value). False when there was none.</summary>
+    public async Task<bool> RemovePhotoAsync(UserRef user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _graph.Users[user.UserPrincipalName].Photo.Content.DeleteAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ApiException error) when (NoPhotoCodes.Contains(Code(error)))
+        {
+            return false;
+        }
+        catch (ApiException error)
+        {
+            var info = Classify(user, error, "removing the photo");
+            if (info.Status == ExchangePhotoStatus.UserNotFound) throw new ProfileSyncException(ErrorIds.UserNotFound, FailureKind.NotFound, info.Reason ?? $"Graph knows no user '{user}'.");
+            throw Unexpected(user, error.ResponseStatusCode, Code(error), (error as ODataError)?.Error?.Message, "removing the photo", error, ServiceFailure.Need.GraphPhotoWrite);
+        }
+    }
+
     private static ExchangePhotoInfo Classify(UserRef user, ApiException error, string doing) =>
         Classify(user, error.ResponseStatusCode, Code(error), (error as ODataError)?.Error?.Message, doing, error);
 
@@ -85,8 +123,9 @@ public sealed class ExchangePhotoSource
         throw Unexpected(user, status, code, message, doing, inner);
     }
 
-    internal static ProfileSyncException Unexpected(UserRef user, int status, string code, string? message, string doing, Exception? inner = null) =>
-        ServiceFailure.From(ServiceKind.Graph, status, code, message, $"{doing} for '{user}'", ServiceFailure.Need.GraphPhotoRead, inner);
+    internal static ProfileSyncException Unexpected(UserRef user, int status, string code, string? message, string doing, Exception? inner = null,
+        ServiceFailure.Need need = ServiceFailure.Need.GraphPhotoRead) =>
+        ServiceFailure.From(ServiceKind.Graph, status, code, message, $"{doing} for '{user}'", need, inner);
 
     /// <summary>Photo metadata from a 200 answer's JSON properties (SDK or batch): a placeholder reads as no photo.</summary>
     internal static ExchangePhotoInfo FromMetadata(string? contentType, string? etag, int? width, int? height)

@@ -12,6 +12,8 @@ public static class ServiceFailure
     {
         /// <summary>Photo metadata or bytes on Graph.</summary>
         GraphPhotoRead,
+        /// <summary>Setting or removing photos on Graph.</summary>
+        GraphPhotoWrite,
         /// <summary>Listing the tenant's users on Graph.</summary>
         GraphUserList,
         /// <summary>Reading profiles and files on SharePoint.</summary>
@@ -23,6 +25,7 @@ public static class ServiceFailure
     }
 
     public const string GraphPhotoPermission = "ProfilePhoto.Read.All (or User.Read.All) on Microsoft Graph, with admin consent";
+    public const string GraphPhotoWritePermission = "ProfilePhoto.ReadWrite.All on Microsoft Graph, with admin consent";
     public const string GraphUserListPermission = "User.Read.All on Microsoft Graph, with admin consent";
     public const string SharePointReadPermission = "read access to user profiles on SharePoint (app-only: Sites.FullControl.All and User.Read.All on SharePoint; delegated: a SharePoint administrator)";
     public const string SharePointAdminPermission = "the SharePoint Administrator role (delegated sign-in) or, app-only, Sites.FullControl.All and User.ReadWrite.All on SharePoint";
@@ -54,6 +57,7 @@ public static class ServiceFailure
     private static string Permission(Need need) => need switch
     {
         Need.GraphPhotoRead => GraphPhotoPermission,
+        Need.GraphPhotoWrite => GraphPhotoWritePermission,
         Need.GraphUserList => GraphUserListPermission,
         Need.SharePointRead => SharePointReadPermission,
         _ => SharePointAdminPermission,

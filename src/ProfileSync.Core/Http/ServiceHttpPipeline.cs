@@ -57,6 +57,12 @@ public sealed class ServiceHttpPipeline : IDisposable
         _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
+    /// <summary>
+    /// Marks a request that must carry none of our tokens whatever its host (a photo source URL someone
+    /// else gave us, even if it names a tenant host).
+    /// </summary>
+    public static readonly HttpRequestOptionsKey<bool> WithoutToken = new("ProfileSync.WithoutToken");
+
     public HttpPipelineOptions Options { get; }
     public RequestCounters Counters { get; }
     public SharePointPacer SharePointPacer { get; }
@@ -100,7 +106,7 @@ public sealed class ServiceHttpPipeline : IDisposable
             request.Headers.TryAddWithoutValidation("User-Agent", _options.UserAgent);
             // Whatever a caller set, a token goes only to the host it was issued for.
             request.Headers.Authorization = null;
-            var tokenSource = kind switch
+            var tokenSource = request.Options.TryGetValue(WithoutToken, out var anonymous) && anonymous ? null : kind switch
             {
                 ServiceKind.Graph => _graphToken,
                 ServiceKind.SharePoint => _sharePointToken,

@@ -18,6 +18,9 @@ public sealed class UserCheck
     internal byte[]? ExchangeBytes { get; init; }
 }
 
+/// <summary>A photo held against SharePoint in place of Exchange's current one.</summary>
+public sealed record PhotoSource(ExchangePhotoInfo Info, byte[] Bytes);
+
 /// <summary>Options of one run.</summary>
 public sealed record SyncOptions
 {
@@ -61,12 +64,16 @@ public sealed class PhotoSyncService
 
     public void ResetStopFailure() => Volatile.Write(ref _stopFailure, null);
 
-    private void NoteFailure(ProfileSyncException ex)
+    internal void NoteFailure(ProfileSyncException ex)
     {
         if (ex.StopsRun) Interlocked.CompareExchange(ref _stopFailure, ex, null);
     }
 
-    public async Task<UserCheck> CheckAsync(UserRef user, SyncOptions options, CancellationToken cancellationToken)
+    /// <param name="source">
+    /// The photo to hold SharePoint against instead of reading Exchange's: a photo Set-ProfilePhoto has
+    /// just written (or, -SharePointOnly, is about to write to SharePoint alone).
+    /// </param>
+    public async Task<UserCheck> CheckAsync(UserRef user, SyncOptions options, CancellationToken cancellationToken, PhotoSource? source = null)
     {
         ExchangePhotoInfo? exchange = null;
         SharePointProfile? profile = null;
@@ -77,10 +84,17 @@ public sealed class PhotoSyncService
         byte[]? exchangeBytes = null, thumbnailBytes = null;
         try
         {
-            // Batched with the other users in flight: one Graph request per 20 users.
-            var lookup = await _metadata.GetAsync(user, cancellationToken).ConfigureAwait(false);
-            if (lookup.Failure is not null) throw lookup.Failure;
-            exchange = lookup.Info!;
+            if (source is not null)
+            {
+                (exchange, exchangeBytes) = (source.Info, source.Bytes);
+            }
+            else
+            {
+                // Batched with the other users in flight: one Graph request per 20 users.
+                var lookup = await _metadata.GetAsync(user, cancellationToken).ConfigureAwait(false);
+                if (lookup.Failure is not null) throw lookup.Failure;
+                exchange = lookup.Info!;
+            }
             while (true)
             {
                 var decision = StateDecision.Decide(exchange, profileEvidence, thumbnail, comparison);
@@ -94,7 +108,7 @@ public sealed class PhotoSyncService
                         (thumbnail, location, thumbnailBytes) = await ReadThumbnailAsync(user, exchange, profile!.PictureUrl!, options, cancellationToken).ConfigureAwait(false);
                         continue;
                     case NextStep.Compare:
-                        exchangeBytes = await _exchange.GetPhotoBytesAsync(user, cancellationToken).ConfigureAwait(false);
+                        exchangeBytes ??= await _exchange.GetPhotoBytesAsync(user, cancellationToken).ConfigureAwait(false);
                         if (exchangeBytes is null)
                         {
                             // The photo went away between the metadata read and the download.
@@ -328,7 +342,7 @@ public sealed class PhotoSyncService
     /// failure's text, or null. Used for replaced sets, and best effort for the files of a write that
     /// failed (a rerun overwrites those by name anyway).
     /// </summary>
-    private async Task<string?> RecycleAsync(IEnumerable<string> paths, SyncOptions options)
+    internal async Task<string?> RecycleAsync(IEnumerable<string> paths, SyncOptions options)
     {
         string? failed = null;
         foreach (var path in paths)

@@ -75,3 +75,47 @@ public sealed class PhotoSyncResult
 
     public override string ToString() => $"{UserPrincipalName}: {Action}";
 }
+
+/// <summary>What Set-ProfilePhoto or Remove-ProfilePhoto did for a user, overall.</summary>
+public enum ChangeAction { Updated, Removed, WouldUpdate, WouldRemove, Skipped, Failed }
+
+/// <summary>What happened on one side (Exchange or SharePoint).</summary>
+public enum SideOutcome
+{
+    /// <summary>This side was left out (-SharePointOnly, -ExchangeOnly), or not reached.</summary>
+    NotRequested,
+    Updated,
+    /// <summary>SharePoint already showed this photo: nothing written.</summary>
+    AlreadyShown,
+    Removed,
+    /// <summary>There was no photo to remove (Exchange), or the placeholder was already shown (SharePoint).</summary>
+    NothingToRemove,
+    WouldUpdate,
+    WouldRemove,
+    /// <summary>No such user in Graph, or no SharePoint profile.</summary>
+    NotFound,
+    Failed,
+}
+
+/// <summary>The result of Set-ProfilePhoto or Remove-ProfilePhoto for one user (one input row).</summary>
+public sealed class PhotoChangeResult
+{
+    public string UserPrincipalName { get; init; } = "";
+    /// <summary>Set or Remove.</summary>
+    public string Operation { get; init; } = "";
+    public ChangeAction Action { get; init; }
+    public SideOutcome Exchange { get; init; }
+    public SideOutcome SharePoint { get; init; }
+    /// <summary>The file or URL the photo came from (Set).</summary>
+    public string? Source { get; init; }
+    /// <summary>The photo as written: side in pixels, size in bytes, SHA-256 (Set).</summary>
+    public int? PhotoSide { get; init; }
+    public int? PhotoBytes { get; init; }
+    public string? PhotoSha256 { get; init; }
+    /// <summary>PictureURL after the change.</summary>
+    public string? PictureUrl { get; init; }
+    public string? Reason { get; init; }
+    public string? ErrorId { get; init; }
+
+    public override string ToString() => $"{UserPrincipalName}: {Operation} {Action}";
+}

@@ -11,7 +11,7 @@ public sealed class GetPhotoSyncStateCommand : UserCommandBase
 {
     protected override string Activity => "Checking profile photos";
 
-    protected override async Task<object> StartUser(UserRef user, CancellationToken cancellationToken) =>
+    protected override async Task<object> StartUser(UserRef user, object? row, CancellationToken cancellationToken) =>
         (await ActiveConnection.Photos.CheckAsync(user, Options, cancellationToken).ConfigureAwait(false)).State;
 
     protected override object Unexpected(UserRef user, Exception ex) => UnexpectedState(user, ex);

@@ -41,7 +41,7 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase
         base.BeginProcessing();
     }
 
-    protected override async Task<object> StartUser(UserRef user, CancellationToken cancellationToken) =>
+    protected override async Task<object> StartUser(UserRef user, object? row, CancellationToken cancellationToken) =>
         await ActiveConnection.Photos.CheckAsync(user, Options, cancellationToken).ConfigureAwait(false);
 
     protected override object Unexpected(UserRef user, Exception ex)
@@ -89,7 +89,7 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase
         var action = $"Write the Exchange photo to the SharePoint profile ({state.State}: {state.Reason})";
         if (ConfirmWrite(state.UserPrincipalName, action, out var reason))
         {
-            EnsureWriteAccess();
+            EnsureSharePointWriteAccess();
             Queue.Start(ct => SyncUser(check, ct), ex => Unexpected(check.User, ex));
             return;
         }
@@ -104,32 +104,6 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase
             Reason = whatIf ? state.Reason : "Declined at the confirmation prompt.",
             Check = state,
         });
-    }
-
-    private bool _writeAccessChecked;
-
-    /// <summary>Before the run's first write: can this identity write other users' profiles? If not, stop with one clear error.</summary>
-    private void EnsureWriteAccess()
-    {
-        if (_writeAccessChecked) return;
-        _writeAccessChecked = true;
-        try
-        {
-            ActiveConnection.SharePoint.CheckAdminAccessAsync(Queue.Token).GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException)
-        {
-            throw new PipelineStoppedException();
-        }
-        catch (ProfileSyncException ex) when (ex.StopsRun)
-        {
-            Queue.Cancel();
-            ThrowTerminatingError(ErrorRecords.From(ex, ActiveConnection.Endpoints.SharePointAdmin.Host));
-        }
-        catch (ProfileSyncException ex)
-        {
-            WriteWarning($"The SharePoint admin site could not be checked before writing; the run goes on. {ex.Message}");
-        }
     }
 
     private bool ConfirmWrite(string target, string action, out ShouldProcessReason reason) =>

@@ -7,12 +7,12 @@ using ProfileSync.Core.Sync;
 namespace ProfileSync.PowerShell.Commands;
 
 /// <summary>
-/// What Get-PhotoSyncState and Sync-ProfilePhoto share: users from strings, CSV rows or the whole
-/// tenant (-All), validated on the pipeline thread, run on a bounded set of workers, every result
+/// What the per-user cmdlets share: users from strings or CSV rows (each with the row's own data, such
+/// as a photo source), validated on the pipeline thread, run on a bounded set of workers, every result
 /// written from the pipeline thread only; progress while it runs and a summary at the end.
-/// StopProcessing cancels the workers.
+/// StopProcessing cancels the workers. <see cref="UserCommandBase"/> adds -All.
 /// </summary>
-public abstract class UserCommandBase : PSCmdlet, IDisposable
+public abstract class UserPipelineCommandBase : PSCmdlet, IDisposable
 {
     internal const string AcceptedColumns = "UserPrincipalName, UPN, Mail, Email, Identity, UserId";
     /// <summary>From this many users on, a pipeline run reads the photo library's file list once instead of downloading thumbnails.</summary>
@@ -22,7 +22,7 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
 
     private readonly CompactKeySet _seen = new();
     /// <summary>Users read from the input but not yet started; their photo metadata is asked for ahead, 20 at a time.</summary>
-    private readonly Queue<UserRef> _waiting = new();
+    private readonly Queue<(UserRef User, object? Row)> _waiting = new();
     private readonly List<UserRef> _notPrefetched = new();
     private const int LookAhead = 2 * Core.Exchange.GraphPhotoBatch.MaxBatchSize;
     private readonly Dictionary<string, int> _outcomes = new(StringComparer.Ordinal);
@@ -39,10 +39,6 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
     [Alias("UPN", "Mail", "Email", "Identity", "UserId")]
     [AllowEmptyString, AllowNull, AllowEmptyCollection]
     public string?[] UserPrincipalName { get; set; } = Array.Empty<string>();
-
-    /// <summary>Every user of the tenant that has a mailbox (Graph filter "mail ne null"), streamed page by page.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = AllSet)]
-    public SwitchParameter All { get; set; }
 
     /// <summary>
     /// Users in flight at once. Each user's own requests run one after another (so no mailbox sees
@@ -129,9 +125,18 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
                 Pump();
                 continue;
             }
-            Submit(user!);
+            Submit(user!, RowData());
         }
     }
+
+    /// <summary>What the current input row carries beside the user (read on the pipeline thread); null for none.</summary>
+    protected virtual object? RowData() => null;
+
+    /// <summary>Whether users' photo metadata is asked for ahead, 20 at a time (not for commands that change photos).</summary>
+    protected virtual bool PrefetchPhotoMetadata => true;
+
+    /// <summary>A user that appears again in the same input: done once.</summary>
+    protected virtual void OnDuplicate(UserRef user, object? row) => WriteVerbose($"{user}: already in this run; handled once.");
 
     protected override void EndProcessing()
     {
@@ -149,8 +154,8 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _queue?.Cancel();
 
-    /// <summary>The first piece of work for a user, on a worker thread. Touches no PowerShell API.</summary>
-    protected abstract Task<object> StartUser(UserRef user, CancellationToken cancellationToken);
+    /// <summary>The first piece of work for a user (and its row's data), on a worker thread. Touches no PowerShell API.</summary>
+    protected abstract Task<object> StartUser(UserRef user, object? row, CancellationToken cancellationToken);
 
     /// <summary>A result, on the pipeline thread. Calls <see cref="Finished"/> once per user when the user's final result is written.</summary>
     protected abstract void Handle(object result);
@@ -172,11 +177,11 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
 
     private void Count(string outcome) => _outcomes[outcome] = _outcomes.GetValueOrDefault(outcome) + 1;
 
-    private void Submit(UserRef user)
+    private void Submit(UserRef user, object? row)
     {
         if (!_seen.Add(user.UserPrincipalName))
         {
-            WriteVerbose($"{user}: already in this run; handled once.");
+            OnDuplicate(user, row);
             Pump();
             return;
         }
@@ -187,8 +192,8 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
             return;
         }
         if (++_submitted == BulkThreshold) StartLibraryIndex();
-        _waiting.Enqueue(user);
-        _notPrefetched.Add(user);
+        _waiting.Enqueue((user, row));
+        if (PrefetchPhotoMetadata) _notPrefetched.Add(user);
         if (_notPrefetched.Count >= Core.Exchange.GraphPhotoBatch.MaxBatchSize) PrefetchWaiting();
         // Start what fits; block only when the read-ahead is full.
         while (_waiting.Count > 0 && (Queue.HasCapacity || _waiting.Count > LookAhead))
@@ -218,10 +223,10 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
 
     private void StartNext()
     {
-        var user = _waiting.Dequeue();
+        var (user, row) = _waiting.Dequeue();
         // A user about to start whose batch has not gone out yet is asked for through the batcher as usual.
         _notPrefetched.Remove(user);
-        Queue.Start(ct => StartUser(user, ct), ex => Unexpected(user, ex));
+        Queue.Start(ct => StartUser(user, row, ct), ex => Unexpected(user, ex));
     }
 
     private Task StartLibraryIndex()
@@ -259,7 +264,7 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
                 }
                 if (!more) break;
                 _total ??= directory.TotalCount;
-                Submit(users.Current);
+                Submit(users.Current, null);
             }
         }
         finally
@@ -329,8 +334,35 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
         PhotoSyncState s => s.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
         PhotoSyncResult r => r.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
         UserCheck c => c.State.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
+        PhotoChangeResult p => p.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
         _ => false,
     };
+
+    private bool _writeAccessChecked;
+
+    /// <summary>Before the run's first SharePoint write: can this identity write other users' profiles? If not, stop with one clear error.</summary>
+    protected void EnsureSharePointWriteAccess()
+    {
+        if (_writeAccessChecked) return;
+        _writeAccessChecked = true;
+        try
+        {
+            ActiveConnection.SharePoint.CheckAdminAccessAsync(Queue.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (ProfileSyncException ex) when (ex.StopsRun)
+        {
+            Queue.Cancel();
+            ThrowTerminatingError(ErrorRecords.From(ex, ActiveConnection.Endpoints.SharePointAdmin.Host));
+        }
+        catch (ProfileSyncException ex)
+        {
+            WriteWarning($"The SharePoint admin site could not be checked before writing; the run goes on. {ex.Message}");
+        }
+    }
 
     protected void WriteStateError(PhotoSyncState state)
     {
@@ -341,6 +373,14 @@ public abstract class UserCommandBase : PSCmdlet, IDisposable
     protected static PhotoSyncState UnexpectedState(UserRef user, Exception ex) =>
         PhotoSyncService.ErrorState(user, ex is ProfileSyncException p ? p.ErrorId : ErrorIds.CheckFailed,
             ex is OperationCanceledException ? "The run was stopped before this user was checked." : $"{ex.GetType().Name}: {ex.Message}");
+}
+
+/// <summary>Get-PhotoSyncState and Sync-ProfilePhoto: the per-user pipeline, plus -All.</summary>
+public abstract class UserCommandBase : UserPipelineCommandBase
+{
+    /// <summary>Every user of the tenant that has a mailbox (Graph filter "mail ne null"), streamed page by page.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = AllSet)]
+    public SwitchParameter All { get; set; }
 }
 
 /// <summary>What a bulk run did, written to the information stream (tags ProfileSync, Summary) and as verbose text.</summary>

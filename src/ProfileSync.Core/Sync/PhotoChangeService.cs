@@ -1,0 +1,167 @@
+using System.Globalization;
+using ProfileSync.Core.Exchange;
+using ProfileSync.Core.Identity;
+using ProfileSync.Core.Imaging;
+using ProfileSync.Core.SharePoint;
+
+namespace ProfileSync.Core.Sync;
+
+/// <summary>
+/// Sets and removes photos on both sides. Exchange goes first (it is where every client, and
+/// SharePoint's own pull, reads from); SharePoint is then written with the same writer and the same
+/// as-it-was-or-fully-synced rule as Sync-ProfilePhoto, so the new photo shows there at once.
+/// </summary>
+public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetadataBatcher metadata, SharePointRestClient sharePoint,
+    UserPhotoLibrary library, PhotoSyncService photos)
+{
+    /// <summary>Writes a prepared photo: to Exchange (unless sharePointOnly), then to SharePoint.</summary>
+    public async Task<PhotoChangeResult> SetAsync(UserRef user, PreparedPhoto photo, string source, bool sharePointOnly, SyncOptions options, CancellationToken cancellationToken)
+    {
+        var exchangeSide = SideOutcome.NotRequested;
+        ExchangePhotoInfo info;
+        if (!sharePointOnly)
+        {
+            try
+            {
+                await exchange.SetPhotoAsync(user, photo.Jpeg, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ProfileSyncException ex)
+            {
+                photos.NoteFailure(ex);
+                return Result(user, photo, source, ChangeAction.Failed, ex.ErrorId == ErrorIds.UserNotFound ? SideOutcome.NotFound : SideOutcome.Failed,
+                    SideOutcome.NotRequested, null, $"Exchange: {ex.Message} SharePoint was not touched.", ex.ErrorId);
+            }
+            exchangeSide = SideOutcome.Updated;
+            // The new etag names the thumbnails and goes into their stamp, so later checks know them without a download.
+            var lookup = await metadata.GetAsync(user, cancellationToken).ConfigureAwait(false);
+            info = lookup.Info is { Status: ExchangePhotoStatus.Found, ETag: not null } read ? read with { ContentType = "image/jpeg" } : Synthetic(photo);
+        }
+        else
+        {
+            info = Synthetic(photo);
+        }
+
+        var check = await photos.CheckAsync(user, options, cancellationToken, new PhotoSource(info, photo.Jpeg)).ConfigureAwait(false);
+        var state = check.State;
+        if (state.State == PhotoState.InSync)
+            return Result(user, photo, source, ChangeAction.Updated, exchangeSide, SideOutcome.AlreadyShown, state.SharePointPictureUrl,
+                "SharePoint already showed this photo.", null);
+        if (state.State is PhotoState.NotFound or PhotoState.Error)
+        {
+            var failed = exchangeSide == SideOutcome.Updated && state.State == PhotoState.NotFound ? ChangeAction.Updated : ChangeAction.Failed;
+            return Result(user, photo, source, failed, exchangeSide, state.State == PhotoState.NotFound ? SideOutcome.NotFound : SideOutcome.Failed,
+                state.SharePointPictureUrl, $"SharePoint: {state.Reason}", state.ErrorId);
+        }
+        var written = await photos.SyncAsync(check, options, cancellationToken).ConfigureAwait(false);
+        return written.Action == SyncAction.Updated
+            ? Result(user, photo, source, ChangeAction.Updated, exchangeSide, SideOutcome.Updated, written.PictureUrl, written.Reason, null)
+            : Result(user, photo, source, ChangeAction.Failed, exchangeSide, SideOutcome.Failed, written.PictureUrl,
+                $"SharePoint: {written.Error ?? written.Reason}" + (exchangeSide == SideOutcome.Updated ? " Exchange has the new photo; run Sync-ProfilePhoto for this user." : ""),
+                written.ErrorId ?? ErrorIds.SyncFailed);
+    }
+
+    /// <summary>
+    /// Removes the photo: Exchange's (unless sharePointOnly), then SharePoint's (unless exchangeOnly):
+    /// placeholder shown first, then PictureURL cleared, then the thumbnails ProfileSync wrote recycled.
+    /// In that order a stop at any point leaves a profile that shows the placeholder or its old photo,
+    /// never a missing file.
+    /// </summary>
+    public async Task<PhotoChangeResult> RemoveAsync(UserRef user, bool exchangeOnly, bool sharePointOnly, SyncOptions options, CancellationToken cancellationToken)
+    {
+        var exchangeSide = SideOutcome.NotRequested;
+        if (!sharePointOnly)
+        {
+            try
+            {
+                exchangeSide = await exchange.RemovePhotoAsync(user, cancellationToken).ConfigureAwait(false) ? SideOutcome.Removed : SideOutcome.NothingToRemove;
+            }
+            catch (ProfileSyncException ex)
+            {
+                photos.NoteFailure(ex);
+                return Removal(user, ChangeAction.Failed, ex.ErrorId == ErrorIds.UserNotFound ? SideOutcome.NotFound : SideOutcome.Failed, SideOutcome.NotRequested, null,
+                    $"Exchange: {ex.Message} SharePoint was not touched.", ex.ErrorId);
+            }
+        }
+        if (exchangeOnly)
+            return Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.NotRequested, null,
+                exchangeSide == SideOutcome.Removed ? "The Exchange photo was removed." : "Exchange had no photo.", null);
+
+        SharePointProfile? profile;
+        try
+        {
+            profile = await sharePoint.GetProfileAsync(user, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProfileSyncException ex)
+        {
+            photos.NoteFailure(ex);
+            return Removal(user, ChangeAction.Failed, exchangeSide, SideOutcome.Failed, null, $"SharePoint: {ex.Message}", ex.ErrorId);
+        }
+        if (profile is null)
+            return Removal(user, exchangeSide == SideOutcome.NotRequested ? ChangeAction.Failed : ChangeAction.Removed, exchangeSide, SideOutcome.NotFound, null,
+                "The user has no SharePoint profile.", ErrorIds.SharePointProfileNotFound);
+        if (profile.ShowsPlaceholder && profile.PictureUrl is null)
+            return Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.NothingToRemove, null, "SharePoint already showed the placeholder.", null);
+
+        var write = CancellationToken.None; // once started, a removal is finished: a stop never leaves it halfway
+        try
+        {
+            if (!profile.ShowsPlaceholder)
+                await sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PlaceholderStateProperty, "1", write).ConfigureAwait(false);
+            if (profile.PictureUrl is not null)
+                await sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureUrlProperty, "", write).ConfigureAwait(false);
+            await sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureTimestampProperty,
+                PhotoSyncService.NewTimestamp(profile.PictureTimestamp), write).ConfigureAwait(false);
+        }
+        catch (ProfileSyncException ex)
+        {
+            photos.NoteFailure(ex);
+            return Removal(user, ChangeAction.Failed, exchangeSide, SideOutcome.Failed, profile.PictureUrl, $"SharePoint: {ex.Message}", ex.ErrorId);
+        }
+
+        // Only the files ProfileSync wrote (named with its photo token) go; SharePoint's own stay where they are.
+        string? note = null;
+        if (profile.PictureUrl is not null && library.Locate(profile.PictureUrl) is { FollowsNamingScheme: true, NameToken: not null } ours
+            && library.IsInLibrary(ours.FolderServerRelativeUrl))
+        {
+            var failed = await photos.RecycleAsync(new[] { ours.SmallPath, ours.MediumPath, ours.LargePath }, options).ConfigureAwait(false);
+            note = failed is null ? " Its thumbnails went to the recycle bin." : $" Its thumbnails could not all be recycled: {failed}";
+        }
+        return Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.Removed, null, "SharePoint shows the placeholder." + note, null);
+    }
+
+    /// <summary>A photo written to SharePoint alone has no Exchange etag: one is made from its hash, so its files have a stable name.</summary>
+    private static ExchangePhotoInfo Synthetic(PreparedPhoto photo) =>
+        new(ExchangePhotoStatus.Found, "\"ps-" + photo.Sha256[..16] + "\"", "image/jpeg", photo.Side, photo.Side);
+
+    private static PhotoChangeResult Result(UserRef user, PreparedPhoto photo, string source, ChangeAction action, SideOutcome exchangeSide, SideOutcome sharePointSide,
+        string? pictureUrl, string? reason, string? errorId) => new()
+        {
+            UserPrincipalName = user.UserPrincipalName, Operation = "Set", Action = action, Exchange = exchangeSide, SharePoint = sharePointSide,
+            Source = source, PhotoSide = photo.Side, PhotoBytes = photo.Bytes, PhotoSha256 = photo.Sha256, PictureUrl = pictureUrl,
+            Reason = reason, ErrorId = errorId,
+        };
+
+    private static PhotoChangeResult Removal(UserRef user, ChangeAction action, SideOutcome exchangeSide, SideOutcome sharePointSide,
+        string? pictureUrl, string? reason, string? errorId) => new()
+        {
+            UserPrincipalName = user.UserPrincipalName, Operation = "Remove", Action = action, Exchange = exchangeSide, SharePoint = sharePointSide,
+            PictureUrl = pictureUrl, Reason = reason, ErrorId = errorId,
+        };
+
+    /// <summary>What -WhatIf reports for a Set: the photo as it would be written, nothing sent.</summary>
+    public static PhotoChangeResult WouldSet(UserRef user, PreparedPhoto photo, string source, bool sharePointOnly, string reason) =>
+        Result(user, photo, source, ChangeAction.WouldUpdate, sharePointOnly ? SideOutcome.NotRequested : SideOutcome.WouldUpdate, SideOutcome.WouldUpdate, null, reason, null);
+
+    public static PhotoChangeResult WouldRemove(UserRef user, bool exchangeOnly, bool sharePointOnly, string reason) =>
+        Removal(user, ChangeAction.WouldRemove, sharePointOnly ? SideOutcome.NotRequested : SideOutcome.WouldRemove,
+            exchangeOnly ? SideOutcome.NotRequested : SideOutcome.WouldRemove, null, reason, null);
+
+    public static PhotoChangeResult Failure(UserRef user, string operation, string? source, string message, string errorId) => new()
+    {
+        UserPrincipalName = user.UserPrincipalName, Operation = operation, Action = ChangeAction.Failed, Source = source,
+        Reason = message, ErrorId = errorId,
+    };
+
+    public static string Describe(PreparedPhoto photo) =>
+        string.Create(CultureInfo.InvariantCulture, $"{photo.Side}x{photo.Side} JPEG, {photo.Bytes / 1024.0:0.0} KB, SHA-256 {photo.Sha256[..12]}");
+}

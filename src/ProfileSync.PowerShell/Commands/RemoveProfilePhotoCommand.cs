@@ -1,0 +1,87 @@
+using System.Management.Automation;
+using ProfileSync.Core;
+using ProfileSync.Core.Identity;
+using ProfileSync.Core.Sync;
+
+namespace ProfileSync.PowerShell.Commands;
+
+/// <summary>
+/// Removes users' photos: the Exchange photo (Graph), then SharePoint's (placeholder shown, PictureURL
+/// cleared, the thumbnails ProfileSync wrote recycled); or one side with -ExchangeOnly / -SharePointOnly.
+/// High impact: it asks for each user unless -Confirm:$false or -Force.
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "ProfilePhoto", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByUserSet)]
+[OutputType(typeof(PhotoChangeResult))]
+public sealed class RemoveProfilePhotoCommand : UserPipelineCommandBase
+{
+    /// <summary>Remove the Exchange photo only; SharePoint keeps what it shows until its next pull or Sync-ProfilePhoto.</summary>
+    [Parameter]
+    public SwitchParameter ExchangeOnly { get; set; }
+
+    /// <summary>Put SharePoint back to the placeholder only; the Exchange photo stays.</summary>
+    [Parameter]
+    public SwitchParameter SharePointOnly { get; set; }
+
+    /// <summary>Do not ask for each user (what -Confirm:$false does).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override string Activity => "Removing profile photos";
+    protected override bool PrefetchPhotoMetadata => false;
+
+    protected override void BeginProcessing()
+    {
+        if (ExchangeOnly && SharePointOnly)
+            ThrowTerminatingError(ErrorRecords.For(ErrorIds.InvalidParameter, "-ExchangeOnly and -SharePointOnly exclude each other.", null,
+                "Give one of them, or neither to remove the photo on both sides."));
+        base.BeginProcessing();
+    }
+
+    /// <summary>Nothing to read before asking: the confirmation comes first, on the pipeline thread.</summary>
+    protected override Task<object> StartUser(UserRef user, object? row, CancellationToken cancellationToken) => Task.FromResult<object>(new Pending(user));
+
+    private sealed record Pending(UserRef User);
+
+    protected override object Unexpected(UserRef user, Exception ex) =>
+        PhotoChangeService.Failure(user, "Remove", null, ex is OperationCanceledException ? "The run was stopped before this user." : $"{ex.GetType().Name}: {ex.Message}",
+            ex is ProfileSyncException p ? p.ErrorId : ErrorIds.SyncFailed);
+
+    protected override void Handle(object result)
+    {
+        switch (result)
+        {
+            case Pending pending:
+                Confirm(pending.User);
+                break;
+            case PhotoChangeResult outcome:
+                WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} (Exchange {outcome.Exchange}, SharePoint {outcome.SharePoint}). {outcome.Reason}");
+                WriteObject(outcome);
+                Finished(outcome.UserPrincipalName, outcome.Action.ToString(), final: outcome.Action == ChangeAction.Removed);
+                if (outcome.ErrorId is { } id)
+                    WriteError(ErrorRecords.For(id, $"{outcome.UserPrincipalName}: {outcome.Reason}", outcome.UserPrincipalName, ErrorRecords.RecommendedActionFor(id)));
+                break;
+        }
+    }
+
+    private void Confirm(UserRef user)
+    {
+        var where = ExchangeOnly ? "Exchange photo" : SharePointOnly ? "SharePoint photo (back to the placeholder)" : "Exchange and SharePoint photos";
+        var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
+        var confirmAsked = MyInvocation.BoundParameters.TryGetValue("Confirm", out var c) && c is SwitchParameter { IsPresent: true };
+        var reason = ShouldProcessReason.None;
+        // -Force answers the prompt, as -Confirm:$false does; -WhatIf and an explicit -Confirm still win.
+        var go = (Force && !whatIf && !confirmAsked) || ShouldProcess($"Remove the {where} of '{user}'.", $"Remove the {where} of '{user}'?", "Remove-ProfilePhoto", out reason);
+        if (go)
+        {
+            if (!ExchangeOnly) EnsureSharePointWriteAccess();
+            Queue.Start(ct => RemoveUser(user, ct), ex => Unexpected(user, ex));
+            return;
+        }
+        Handle(reason == ShouldProcessReason.WhatIf
+            ? PhotoChangeService.WouldRemove(user, ExchangeOnly, SharePointOnly, "Nothing was removed (-WhatIf).")
+            : new PhotoChangeResult { UserPrincipalName = user.UserPrincipalName, Operation = "Remove", Action = ChangeAction.Skipped, Reason = "Declined at the confirmation prompt." });
+    }
+
+    private async Task<object> RemoveUser(UserRef user, CancellationToken cancellationToken) =>
+        await ActiveConnection.Changes.RemoveAsync(user, ExchangeOnly, SharePointOnly, Options, cancellationToken).ConfigureAwait(false);
+}

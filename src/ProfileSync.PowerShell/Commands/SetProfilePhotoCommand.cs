@@ -1,0 +1,163 @@
+using System.Management.Automation;
+using ProfileSync.Core;
+using ProfileSync.Core.Identity;
+using ProfileSync.Core.Imaging;
+using ProfileSync.Core.Sources;
+using ProfileSync.Core.Sync;
+
+namespace ProfileSync.PowerShell.Commands;
+
+/// <summary>
+/// Sets users' photos from files or URLs, in Exchange (Graph) and SharePoint in one step. Each row is
+/// read and prepared on a worker (header check, EXIF orientation, square, at most 648 pixels, JPEG);
+/// the confirmation is asked on the pipeline thread; then Exchange is written, then SharePoint with
+/// Sync-ProfilePhoto's writer. -WhatIf reads and checks every photo and writes nothing.
+/// </summary>
+[Cmdlet(VerbsCommon.Set, "ProfilePhoto", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByUserSet)]
+[OutputType(typeof(PhotoChangeResult))]
+public sealed class SetProfilePhotoCommand : UserPipelineCommandBase
+{
+    /// <summary>A photo file (JPEG, PNG, GIF, BMP, WebP). From CSV rows: a Path, PhotoPath or File column.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("PhotoPath", "File")]
+    [AllowEmptyString, AllowNull]
+    public string? Path { get; set; }
+
+    /// <summary>An https URL of the photo. From CSV rows: a Url or SourceUrl column.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("SourceUrl")]
+    [AllowEmptyString, AllowNull]
+    public string? Url { get; set; }
+
+    /// <summary>Write SharePoint only, not Exchange (users without a mailbox, or a SharePoint photo that must differ).</summary>
+    [Parameter]
+    public SwitchParameter SharePointOnly { get; set; }
+
+    /// <summary>Also read http:// URLs (never recommended outside a trusted network).</summary>
+    [Parameter]
+    public SwitchParameter AllowHttp { get; set; }
+
+    /// <summary>Bytes a source may have, in MB.</summary>
+    [Parameter]
+    [ValidateRange(1, 100)]
+    public int MaxSourceMB { get; set; } = 20;
+
+    /// <summary>Seconds a URL may take, redirects included.</summary>
+    [Parameter]
+    [ValidateRange(1, 600)]
+    public int TimeoutSeconds { get; set; } = 30;
+
+    private UrlFetchPolicy _policy = new();
+
+    protected override string Activity => "Setting profile photos";
+    protected override bool PrefetchPhotoMetadata => false; // the etag changes with the write
+
+    protected override void BeginProcessing()
+    {
+        _policy = new UrlFetchPolicy { AllowHttp = AllowHttp, MaxBytes = MaxSourceMB * 1024L * 1024L, Timeout = TimeSpan.FromSeconds(TimeoutSeconds) };
+        base.BeginProcessing();
+    }
+
+    /// <summary>The row's photo source, checked here so a bad row is an error naming it, and the rest goes on.</summary>
+    private PhotoSourceRef? _rowSource;
+    private string? _rowProblem;
+
+    protected override void ProcessRecord()
+    {
+        (_rowSource, _rowProblem) = ReadSource();
+        if (_rowProblem is not null)
+        {
+            var row = string.Join(", ", (UserPrincipalName ?? Array.Empty<string?>()).Where(u => !string.IsNullOrWhiteSpace(u)));
+            WriteError(ErrorRecords.For(_rowProblem == "none" ? ErrorIds.NoPhotoSource : ErrorIds.PhotoSourceRefused,
+                $"{(row.Length > 0 ? row : "A row")}: {(_rowProblem == "none" ? "the row names no photo (a Path, PhotoPath, File, Url or SourceUrl column)" : _rowProblem)}.",
+                row.Length > 0 ? row : InputRow(),
+                "Give each row one photo: a file path or an https URL. The other rows go on."));
+            return;
+        }
+        base.ProcessRecord();
+    }
+
+    private object InputRow() => MyInvocation.BoundParameters.TryGetValue("UserPrincipalName", out var u) ? u : "the row";
+
+    private (PhotoSourceRef?, string?) ReadSource()
+    {
+        var hasPath = !string.IsNullOrWhiteSpace(Path);
+        var hasUrl = !string.IsNullOrWhiteSpace(Url);
+        if (hasPath && hasUrl) return (null, "the row names both a file and a URL; give one");
+        if (hasPath) return (new PhotoSourceRef(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path!.Trim()), null), null);
+        if (!hasUrl) return (null, "none");
+        if (!Uri.TryCreate(Url!.Trim(), UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http"))
+            return (null, $"'{Url}' is not an http(s) URL");
+        return (new PhotoSourceRef(null, url), null);
+    }
+
+    protected override object? RowData() => _rowSource;
+
+    protected override void OnDuplicate(UserRef user, object? row) =>
+        WriteError(ErrorRecords.For(ErrorIds.DuplicateUser, $"{user} appears more than once in this input; the first row's photo is used, this one ({row}) is not.",
+            user.UserPrincipalName, "Keep one row per user."));
+
+    /// <summary>Phase one, on a worker: read and prepare the photo. Nothing is written.</summary>
+    protected override async Task<object> StartUser(UserRef user, object? row, CancellationToken cancellationToken)
+    {
+        var source = (PhotoSourceRef)row!;
+        try
+        {
+            var bytes = await ActiveConnection.Sources.ReadAsync(source, _policy, cancellationToken).ConfigureAwait(false);
+            var photo = PhotoPreparer.Prepare(bytes, Options.Limits, $"photo '{Display(source)}'");
+            return new Prepared(user, source, photo);
+        }
+        catch (ProfileSyncException ex)
+        {
+            return PhotoChangeService.Failure(user, "Set", Display(source), ex.Message, ex.ErrorId);
+        }
+    }
+
+    private sealed record Prepared(UserRef User, PhotoSourceRef Source, PreparedPhoto Photo);
+
+    protected override object Unexpected(UserRef user, Exception ex) =>
+        PhotoChangeService.Failure(user, "Set", null, ex is OperationCanceledException ? "The run was stopped before this user." : $"{ex.GetType().Name}: {ex.Message}",
+            ex is ProfileSyncException p ? p.ErrorId : ErrorIds.SyncFailed);
+
+    protected override void Handle(object result)
+    {
+        switch (result)
+        {
+            case Prepared prepared:
+                Confirm(prepared);
+                break;
+            case PhotoChangeResult outcome:
+                WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} (Exchange {outcome.Exchange}, SharePoint {outcome.SharePoint}). {outcome.Reason}");
+                WriteObject(outcome);
+                Finished(outcome.UserPrincipalName, outcome.Action.ToString(), final: outcome.Action == ChangeAction.Updated);
+                if (outcome.ErrorId is { } id)
+                    WriteError(ErrorRecords.For(id, $"{outcome.UserPrincipalName}: {outcome.Reason}", outcome.UserPrincipalName, ErrorRecords.RecommendedActionFor(id)));
+                break;
+        }
+    }
+
+    private void Confirm(Prepared prepared)
+    {
+        var user = prepared.User.UserPrincipalName;
+        var where = SharePointOnly ? "SharePoint" : "Exchange and SharePoint";
+        var what = $"Set the {where} photo of '{user}' from '{Display(prepared.Source)}' ({PhotoChangeService.Describe(prepared.Photo)}).";
+        if (ShouldProcess(what, $"Set the {where} photo of '{user}'?", "Set-ProfilePhoto", out var reason))
+        {
+            EnsureSharePointWriteAccess();
+            Queue.Start(ct => SetUser(prepared, ct), ex => Unexpected(prepared.User, ex));
+            return;
+        }
+        Handle(reason == ShouldProcessReason.WhatIf
+            ? PhotoChangeService.WouldSet(prepared.User, prepared.Photo, Display(prepared.Source), SharePointOnly, "The photo was read and checked; nothing was written (-WhatIf).")
+            : new PhotoChangeResult
+            {
+                UserPrincipalName = user, Operation = "Set", Action = ChangeAction.Skipped, Source = Display(prepared.Source), Reason = "Declined at the confirmation prompt.",
+            });
+    }
+
+    private async Task<object> SetUser(Prepared prepared, CancellationToken cancellationToken) =>
+        await ActiveConnection.Changes.SetAsync(prepared.User, prepared.Photo, Display(prepared.Source), SharePointOnly, Options, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>A source as shown in results and messages: a URL without its query (a signed URL's query is a secret).</summary>
+    private static string Display(PhotoSourceRef source) => source.Path ?? source.Url!.GetLeftPart(UriPartial.Path);
+}
