@@ -195,12 +195,8 @@ public sealed class Emulator : IAsyncDisposable
         }
         var rest = string.Join('/', segments.Skip(3));
         var isValue = rest.EndsWith("$value", StringComparison.Ordinal);
-        if (rest == "photo/$value" && ctx.Request.Method is "PUT" or "PATCH" or "DELETE")
-        {
-            await WritePhotoAsync(ctx, user);
-            return;
-        }
-        if (!(rest is "photo" or "photo/$value" || (rest.StartsWith("photos/", StringComparison.Ordinal) && isValue)) || ctx.Request.Method != "GET")
+        var isWrite = rest == "photo/$value" && ctx.Request.Method is "PUT" or "PATCH" or "DELETE";
+        if (!isWrite && (!(rest is "photo" or "photo/$value" || (rest.StartsWith("photos/", StringComparison.Ordinal) && isValue)) || ctx.Request.Method != "GET"))
         {
             await GraphErrorAsync(ctx, 400, "BadRequest", "Unsupported request.");
             return;
@@ -216,6 +212,11 @@ public sealed class Emulator : IAsyncDisposable
         {
             // The service's time is spent while the request counts against the mailbox's concurrency.
             if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
+            if (isWrite)
+            {
+                await WritePhotoAsync(ctx, user);
+                return;
+            }
             if (!user.HasPhoto)
             {
                 if (!isValue && user.NoPhotoAnswer == "gif1x1")
@@ -467,7 +468,8 @@ public sealed class Emulator : IAsyncDisposable
     /// <summary>
     /// Graph photo writes (facts doc, section 4): PUT .../photo/$value with an image/jpeg or image/png
     /// body up to 4 MB, ProfilePhoto.ReadWrite.All; the photo is then what the reads return, under a new
-    /// etag. DELETE .../photo/$value removes it (204; no photo: 404 ImageNotFound).
+    /// etag. DELETE .../photo/$value removes it (204; no photo: 404 ImageNotFound). Called inside the
+    /// mailbox's concurrency gate, as reads are.
     /// </summary>
     private async Task WritePhotoAsync(HttpContext ctx, EmulatedUser user)
     {
@@ -481,57 +483,43 @@ public sealed class Emulator : IAsyncDisposable
             await GraphErrorAsync(ctx, 404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.");
             return;
         }
-        if (!_mailboxes.TryEnter(user.Id, Scenario.GraphMailboxConcurrency))
+        if (ctx.Request.Method == "DELETE")
         {
-            ctx.Response.Headers.RetryAfter = Scenario.GraphRetryAfterSeconds.ToString();
-            await GraphErrorAsync(ctx, 429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.");
+            if (!user.HasPhoto)
+            {
+                await GraphErrorAsync(ctx, 404, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.");
+                return;
+            }
+            user.Photo = null;
+            user.NoPhotoAnswer = "ImageNotFound";
+            user.PhotoWrites.Enqueue("DELETE");
+            ctx.Response.StatusCode = 204;
             return;
         }
-        try
+        var type = ctx.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (type is not ("image/jpeg" or "image/png"))
         {
-            if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
-            if (ctx.Request.Method == "DELETE")
-            {
-                if (!user.HasPhoto)
-                {
-                    await GraphErrorAsync(ctx, 404, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.");
-                    return;
-                }
-                user.Photo = null;
-                user.NoPhotoAnswer = "ImageNotFound";
-                user.PhotoWrites.Enqueue("DELETE");
-                ctx.Response.StatusCode = 204;
-                return;
-            }
-            var type = ctx.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
-            if (type is not ("image/jpeg" or "image/png"))
-            {
-                await GraphErrorAsync(ctx, 400, "ErrorInvalidRequest", $"The content type '{type}' is not supported for a photo; use image/jpeg.");
-                return;
-            }
-            using var body = new MemoryStream();
-            await ctx.Request.Body.CopyToAsync(body);
-            if (body.Length > 4 * 1024 * 1024)
-            {
-                await GraphErrorAsync(ctx, 413, "ErrorRequestEntityTooLarge", "The photo is larger than 4 MB.");
-                return;
-            }
-            var bytes = body.ToArray();
-            using var codec = SkiaSharp.SKCodec.Create(new MemoryStream(bytes));
-            if (codec is null)
-            {
-                await GraphErrorAsync(ctx, 400, "ErrorInvalidRequest", "The photo is not an image.");
-                return;
-            }
-            user.Photo = bytes;
-            (user.PhotoContentType, user.PhotoWidth, user.PhotoHeight, user.NoPhotoAnswer) = (type, codec.Info.Width, codec.Info.Height, null);
-            user.PhotoWrites.Enqueue("PUT");
-            ctx.Response.StatusCode = 200;
+            await GraphErrorAsync(ctx, 400, "ErrorInvalidRequest", $"The content type '{type}' is not supported for a photo; use image/jpeg.");
+            return;
         }
-        finally
+        using var body = new MemoryStream();
+        await ctx.Request.Body.CopyToAsync(body);
+        if (body.Length > 4 * 1024 * 1024)
         {
-            _mailboxes.Exit(user.Id);
+            await GraphErrorAsync(ctx, 413, "ErrorRequestEntityTooLarge", "The photo is larger than 4 MB.");
+            return;
         }
+        var bytes = body.ToArray();
+        using var codec = SkiaSharp.SKCodec.Create(new MemoryStream(bytes));
+        if (codec is null)
+        {
+            await GraphErrorAsync(ctx, 400, "ErrorInvalidRequest", "The photo is not an image.");
+            return;
+        }
+        user.Photo = bytes;
+        (user.PhotoContentType, user.PhotoWidth, user.PhotoHeight, user.NoPhotoAnswer) = (type, codec.Info.Width, codec.Info.Height, null);
+        user.PhotoWrites.Enqueue("PUT");
+        ctx.Response.StatusCode = 200;
     }
 
     /// <summary>The sizes Graph's photos/{size} serves (facts doc, Graph profilePhoto).</summary>

@@ -12,7 +12,7 @@ namespace ProfileSync.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "ProfilePhoto", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByUserSet)]
 [OutputType(typeof(PhotoChangeResult))]
-public sealed class RemoveProfilePhotoCommand : UserPipelineCommandBase
+public sealed class RemoveProfilePhotoCommand : PhotoChangeCommandBase
 {
     /// <summary>Remove the Exchange photo only; SharePoint keeps what it shows until its next pull or Sync-ProfilePhoto.</summary>
     [Parameter]
@@ -26,8 +26,8 @@ public sealed class RemoveProfilePhotoCommand : UserPipelineCommandBase
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    protected override string Operation => "Remove";
     protected override string Activity => "Removing profile photos";
-    protected override bool PrefetchPhotoMetadata => false;
 
     protected override void BeginProcessing()
     {
@@ -42,10 +42,6 @@ public sealed class RemoveProfilePhotoCommand : UserPipelineCommandBase
 
     private sealed record Pending(UserRef User);
 
-    protected override object Unexpected(UserRef user, Exception ex) =>
-        PhotoChangeService.Failure(user, "Remove", null, ex is OperationCanceledException ? "The run was stopped before this user." : $"{ex.GetType().Name}: {ex.Message}",
-            ex is ProfileSyncException p ? p.ErrorId : ErrorIds.SyncFailed);
-
     protected override void Handle(object result)
     {
         switch (result)
@@ -54,11 +50,7 @@ public sealed class RemoveProfilePhotoCommand : UserPipelineCommandBase
                 Confirm(pending.User);
                 break;
             case PhotoChangeResult outcome:
-                WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} (Exchange {outcome.Exchange}, SharePoint {outcome.SharePoint}). {outcome.Reason}");
-                WriteObject(outcome);
-                Finished(outcome.UserPrincipalName, outcome.Action.ToString(), final: outcome.Action == ChangeAction.Removed);
-                if (outcome.ErrorId is { } id)
-                    WriteError(ErrorRecords.For(id, $"{outcome.UserPrincipalName}: {outcome.Reason}", outcome.UserPrincipalName, ErrorRecords.RecommendedActionFor(id)));
+                WriteChange(outcome);
                 break;
         }
     }
@@ -79,7 +71,7 @@ public sealed class RemoveProfilePhotoCommand : UserPipelineCommandBase
         }
         Handle(reason == ShouldProcessReason.WhatIf
             ? PhotoChangeService.WouldRemove(user, ExchangeOnly, SharePointOnly, "Nothing was removed (-WhatIf).")
-            : new PhotoChangeResult { UserPrincipalName = user.UserPrincipalName, Operation = "Remove", Action = ChangeAction.Skipped, Reason = "Declined at the confirmation prompt." });
+            : Declined(user, null));
     }
 
     private async Task<object> RemoveUser(UserRef user, CancellationToken cancellationToken) =>

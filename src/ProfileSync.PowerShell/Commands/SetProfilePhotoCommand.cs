@@ -15,7 +15,7 @@ namespace ProfileSync.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "ProfilePhoto", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByUserSet)]
 [OutputType(typeof(PhotoChangeResult))]
-public sealed class SetProfilePhotoCommand : UserPipelineCommandBase
+public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase
 {
     /// <summary>A photo file (JPEG, PNG, GIF, BMP, WebP). From CSV rows: a Path, PhotoPath or File column.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -49,8 +49,8 @@ public sealed class SetProfilePhotoCommand : UserPipelineCommandBase
 
     private UrlFetchPolicy _policy = new();
 
+    protected override string Operation => "Set";
     protected override string Activity => "Setting profile photos";
-    protected override bool PrefetchPhotoMetadata => false; // the etag changes with the write
 
     protected override void BeginProcessing()
     {
@@ -115,10 +115,6 @@ public sealed class SetProfilePhotoCommand : UserPipelineCommandBase
 
     private sealed record Prepared(UserRef User, PhotoSourceRef Source, PreparedPhoto Photo);
 
-    protected override object Unexpected(UserRef user, Exception ex) =>
-        PhotoChangeService.Failure(user, "Set", null, ex is OperationCanceledException ? "The run was stopped before this user." : $"{ex.GetType().Name}: {ex.Message}",
-            ex is ProfileSyncException p ? p.ErrorId : ErrorIds.SyncFailed);
-
     protected override void Handle(object result)
     {
         switch (result)
@@ -127,11 +123,7 @@ public sealed class SetProfilePhotoCommand : UserPipelineCommandBase
                 Confirm(prepared);
                 break;
             case PhotoChangeResult outcome:
-                WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} (Exchange {outcome.Exchange}, SharePoint {outcome.SharePoint}). {outcome.Reason}");
-                WriteObject(outcome);
-                Finished(outcome.UserPrincipalName, outcome.Action.ToString(), final: outcome.Action == ChangeAction.Updated);
-                if (outcome.ErrorId is { } id)
-                    WriteError(ErrorRecords.For(id, $"{outcome.UserPrincipalName}: {outcome.Reason}", outcome.UserPrincipalName, ErrorRecords.RecommendedActionFor(id)));
+                WriteChange(outcome);
                 break;
         }
     }
@@ -149,10 +141,7 @@ public sealed class SetProfilePhotoCommand : UserPipelineCommandBase
         }
         Handle(reason == ShouldProcessReason.WhatIf
             ? PhotoChangeService.WouldSet(prepared.User, prepared.Photo, Display(prepared.Source), SharePointOnly, "The photo was read and checked; nothing was written (-WhatIf).")
-            : new PhotoChangeResult
-            {
-                UserPrincipalName = user, Operation = "Set", Action = ChangeAction.Skipped, Source = Display(prepared.Source), Reason = "Declined at the confirmation prompt.",
-            });
+            : Declined(prepared.User, Display(prepared.Source)));
     }
 
     private async Task<object> SetUser(Prepared prepared, CancellationToken cancellationToken) =>
