@@ -102,7 +102,7 @@ public partial class FaultTests
     /// A clock whose timers fire at once, moving its time forward by what they waited, so a pause
     /// that would last seconds takes none; the code under it sees time pass as it would.
     /// </summary>
-    private sealed class SkippingClock : TimeProvider
+    internal sealed class SkippingClock : TimeProvider
     {
         private long _skippedTicks;
         public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _skippedTicks));

@@ -19,6 +19,8 @@ public sealed class FaultPlan
     public List<string> Kinds { get; set; } = new() { "throttle", "throttle-no-retry-after", "server-error", "reset", "reset-upload", "profile-write-error", "timeout" };
     /// <summary>Retry-After of an injected throttle, in seconds.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
+    /// <summary>Faults only for the first N times the same request is seen (a storm that passes); null: every time the hash says so.</summary>
+    public int? OnlyFirst { get; set; }
     /// <summary>How long an injected timeout holds a request the client has not given up on.</summary>
     public int TimeoutSeconds { get; set; } = 120;
 }
@@ -44,6 +46,7 @@ public sealed class FaultInjector
         if (plan is null || plan.Rate <= 0 || plan.Kinds.Count == 0) return null;
         var key = $"{service} {method} {target}";
         var occurrence = _seen.AddOrUpdate(key, 1, (_, n) => n + 1);
+        if (plan.OnlyFirst is int first && occurrence > first) return null;
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{plan.Seed}|{key}|{occurrence}"));
         var roll = BitConverter.ToUInt32(hash, 0) / (double)uint.MaxValue;
         if (roll >= plan.Rate) return null;
