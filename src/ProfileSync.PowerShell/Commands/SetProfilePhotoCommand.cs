@@ -60,35 +60,32 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase
 
     /// <summary>The row's photo source, checked here so a bad row is an error naming it, and the rest goes on.</summary>
     private PhotoSourceRef? _rowSource;
-    private string? _rowProblem;
 
     protected override void ProcessRecord()
     {
-        (_rowSource, _rowProblem) = ReadSource();
-        if (_rowProblem is not null)
+        var (source, errorId, problem) = ReadSource();
+        _rowSource = source;
+        if (source is null)
         {
             var row = string.Join(", ", (UserPrincipalName ?? Array.Empty<string?>()).Where(u => !string.IsNullOrWhiteSpace(u)));
-            WriteError(ErrorRecords.For(_rowProblem == "none" ? ErrorIds.NoPhotoSource : ErrorIds.PhotoSourceRefused,
-                $"{(row.Length > 0 ? row : "A row")}: {(_rowProblem == "none" ? "the row names no photo (a Path, PhotoPath, File, Url or SourceUrl column)" : _rowProblem)}.",
-                row.Length > 0 ? row : InputRow(),
+            WriteError(ErrorRecords.For(errorId!, $"{(row.Length > 0 ? row : "A row")}: {problem}.", row.Length > 0 ? row : "the row",
                 "Give each row one photo: a file path or an https URL. The other rows go on."));
             return;
         }
         base.ProcessRecord();
     }
 
-    private object InputRow() => MyInvocation.BoundParameters.TryGetValue("UserPrincipalName", out var u) ? u : "the row";
-
-    private (PhotoSourceRef?, string?) ReadSource()
+    /// <summary>The row's one source, or the ErrorId and words of what is wrong with it.</summary>
+    private (PhotoSourceRef? Source, string? ErrorId, string? Problem) ReadSource()
     {
         var hasPath = !string.IsNullOrWhiteSpace(Path);
         var hasUrl = !string.IsNullOrWhiteSpace(Url);
-        if (hasPath && hasUrl) return (null, "the row names both a file and a URL; give one");
-        if (hasPath) return (new PhotoSourceRef(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path!.Trim()), null), null);
-        if (!hasUrl) return (null, "none");
+        if (hasPath && hasUrl) return (null, ErrorIds.NoPhotoSource, "the row names both a file and a URL; give one");
+        if (hasPath) return (new PhotoSourceRef(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path!.Trim()), null), null, null);
+        if (!hasUrl) return (null, ErrorIds.NoPhotoSource, "the row names no photo (a Path, PhotoPath, File, Url or SourceUrl column)");
         if (!Uri.TryCreate(Url!.Trim(), UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http"))
-            return (null, $"'{Url}' is not an http(s) URL");
-        return (new PhotoSourceRef(null, url), null);
+            return (null, ErrorIds.PhotoSourceRefused, $"'{Url}' is not an http(s) URL");
+        return (new PhotoSourceRef(null, url), null, null);
     }
 
     protected override object? RowData() => _rowSource;
