@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using SkiaSharp;
 
 namespace ProfileSync.Core.Imaging;
 
@@ -29,13 +28,10 @@ public static class PhotoPreparer
                 $"The {what} is {square.Width}x{square.Height} pixels as a square, under the {MinSide} pixels a profile photo needs.")
             { RecommendedAction = "Use a photo of at least 96x96 pixels; 648x648 is what Exchange keeps." };
         var side = Math.Min(MaxSide, square.Width);
-        using var sized = side == square.Width ? square.Copy() : PhotoDecoder.Resize(square, side, side);
-        using var image = SKImage.FromBitmap(sized);
         // A 648-pixel JPEG is far below 4 MB at any quality; the loop only guards the limit.
         for (var quality = 90; ; quality -= 15)
         {
-            using var data = image.Encode(SKEncodedImageFormat.Jpeg, quality);
-            var jpeg = data.ToArray();
+            var jpeg = ThumbnailMaker.SquareJpeg(square, side, quality);
             if (jpeg.Length <= MaxUploadBytes || quality <= 30)
                 return new PreparedPhoto(jpeg, side, Convert.ToHexString(SHA256.HashData(jpeg)).ToLowerInvariant());
         }

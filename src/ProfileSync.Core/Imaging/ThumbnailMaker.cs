@@ -37,17 +37,18 @@ public static class ThumbnailMaker
     public static byte[] Preview(byte[] photo, int side, int quality, ImageLimits limits, string what)
     {
         using var square = PhotoDecoder.DecodeSquare(photo, limits, what, side);
-        using var resized = PhotoDecoder.Resize(square, side, side);
-        using var image = SKImage.FromBitmap(resized);
+        return SquareJpeg(square, side, quality);
+    }
+
+    /// <summary>A square bitmap at the given side (the same pixels when it has that side already), as JPEG.</summary>
+    public static byte[] SquareJpeg(SKBitmap square, int side, int quality)
+    {
+        using var resized = side == square.Width ? null : PhotoDecoder.Resize(square, side, side);
+        using var image = SKImage.FromBitmap(resized ?? square);
         using var data = image.Encode(SKEncodedImageFormat.Jpeg, quality);
         return data.ToArray();
     }
 
-    private static byte[] One(SKBitmap square, int side, PhotoIdentity identity)
-    {
-        using var resized = PhotoDecoder.Resize(square, side, side);
-        using var image = SKImage.FromBitmap(resized);
-        using var data = image.Encode(SKEncodedImageFormat.Jpeg, JpegQuality);
-        return PhotoStamp.Write(data.ToArray(), identity);
-    }
+    private static byte[] One(SKBitmap square, int side, PhotoIdentity identity) =>
+        PhotoStamp.Write(SquareJpeg(square, side, JpegQuality), identity);
 }

@@ -111,18 +111,7 @@ public sealed class SharePointRestClient
             if (code is not null && code.Contains("FileNotFound", StringComparison.OrdinalIgnoreCase)) return null;
             throw Failure(response.StatusCode, body, $"downloading '{serverRelativePath}'", ServiceFailure.Need.SingleResource);
         }
-        if (response.Content.Headers.ContentLength > maxBytes)
-            throw TooLarge(serverRelativePath, maxBytes);
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > maxBytes) throw TooLarge(serverRelativePath, maxBytes);
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
+        return await CappedContent.ReadAsync(response.Content, maxBytes, _ => TooLarge(serverRelativePath, maxBytes), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Uploads (overwriting) a file into a folder of the My Site host.</summary>

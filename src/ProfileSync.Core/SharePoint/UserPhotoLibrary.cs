@@ -7,6 +7,9 @@ public sealed record ThumbnailLocation(string FolderServerRelativeUrl, string Fi
 {
     public string SmallPath => FolderServerRelativeUrl + "/" + FilePrefix + UserPhotoLibrary.SmallSuffix;
 
+    /// <summary>S, M and L: the set a sync writes and a replacement or removal recycles.</summary>
+    public IReadOnlyList<string> SetPaths => new[] { SmallPath, MediumPath, LargePath };
+
     /// <summary>The photo token in a name ProfileSync wrote ({base}_{token}_MThumb.jpg), or null.</summary>
     public string? NameToken => UserPhotoLibrary.TokenOf(FilePrefix);
 }

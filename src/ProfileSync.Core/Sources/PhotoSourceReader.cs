@@ -68,17 +68,7 @@ public sealed class PhotoSourceReader(ServiceHttpPipeline pipeline)
                     { RecommendedAction = "Correct the URL in the row." };
                 if (!response.IsSuccessStatusCode)
                     throw Failed(url, $"it answered {status} {response.ReasonPhrase}");
-                if (response.Content.Headers.ContentLength is long length && length > policy.MaxBytes) throw TooLarge(Show(url), length, policy.MaxBytes);
-                await using var stream = await response.Content.ReadAsStreamAsync(deadline.Token).ConfigureAwait(false);
-                using var buffer = new MemoryStream();
-                var chunk = new byte[81920];
-                int read;
-                while ((read = await stream.ReadAsync(chunk, deadline.Token).ConfigureAwait(false)) > 0)
-                {
-                    if (buffer.Length + read > policy.MaxBytes) throw TooLarge(Show(url), buffer.Length + read, policy.MaxBytes);
-                    buffer.Write(chunk, 0, read);
-                }
-                return buffer.ToArray();
+                return await CappedContent.ReadAsync(response.Content, policy.MaxBytes, length => TooLarge(Show(url), length, policy.MaxBytes), deadline.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

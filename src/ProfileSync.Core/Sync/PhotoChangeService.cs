@@ -48,8 +48,9 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
                 "SharePoint already showed this photo.", null);
         if (state.State is PhotoState.NotFound or PhotoState.Error)
         {
-            var failed = exchangeSide == SideOutcome.Updated && state.State == PhotoState.NotFound ? ChangeAction.Updated : ChangeAction.Failed;
-            return Result(user, photo, source, failed, exchangeSide, state.State == PhotoState.NotFound ? SideOutcome.NotFound : SideOutcome.Failed,
+            // Exchange took the photo and there is no SharePoint profile to write: done, with the reason as an error.
+            var action = exchangeSide == SideOutcome.Updated && state.State == PhotoState.NotFound ? ChangeAction.Updated : ChangeAction.Failed;
+            return Result(user, photo, source, action, exchangeSide, state.State == PhotoState.NotFound ? SideOutcome.NotFound : SideOutcome.Failed,
                 state.SharePointPictureUrl, $"SharePoint: {state.Reason}", state.ErrorId);
         }
         var written = await photos.SyncAsync(check, options, cancellationToken).ConfigureAwait(false);
@@ -123,7 +124,7 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
         if (profile.PictureUrl is not null && library.Locate(profile.PictureUrl) is { FollowsNamingScheme: true, NameToken: not null } ours
             && library.IsInLibrary(ours.FolderServerRelativeUrl))
         {
-            var failed = await photos.RecycleAsync(new[] { ours.SmallPath, ours.MediumPath, ours.LargePath }, options).ConfigureAwait(false);
+            var failed = await photos.RecycleAsync(ours.SetPaths, options).ConfigureAwait(false);
             note = failed is null ? " Its thumbnails went to the recycle bin." : $" Its thumbnails could not all be recycled: {failed}";
         }
         return Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.Removed, null, "SharePoint shows the placeholder." + note, null);

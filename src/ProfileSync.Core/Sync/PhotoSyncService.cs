@@ -333,7 +333,7 @@ public sealed class PhotoSyncService
         var old = CurrentLocation(check);
         if (old is not { FollowsNamingScheme: true } || old.FilePrefix.Length == 0 || !_library.IsInLibrary(old.FolderServerRelativeUrl)) return null;
         if (old.FolderServerRelativeUrl.Equals(folder, StringComparison.OrdinalIgnoreCase) && old.FilePrefix.Equals(prefix, StringComparison.OrdinalIgnoreCase)) return null;
-        var failed = await RecycleAsync(new[] { old.SmallPath, old.MediumPath, old.LargePath }, options).ConfigureAwait(false);
+        var failed = await RecycleAsync(old.SetPaths, options).ConfigureAwait(false);
         return failed is null ? null : $"The previous thumbnails ('{old.MediumPath}' and its S/L) could not be recycled: {failed}";
     }
 

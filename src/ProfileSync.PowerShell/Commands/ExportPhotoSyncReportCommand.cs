@@ -105,7 +105,7 @@ public sealed class ExportPhotoSyncReportCommand : PSCmdlet, IDisposable
         }
         else if (format == PhotoSyncReportFormat.Html) photoNote = "photos not shown (-NoPhotos)";
 
-        var before = connection?.Counters is { } c ? (c.GraphRequests, c.SharePointRequests) : (0L, 0L);
+        var before = connection?.Counters is { } c ? (Graph: c.GraphRequests, SharePoint: c.SharePointRequests) : (Graph: 0L, SharePoint: 0L);
         var temp = path + ".partial-" + Guid.NewGuid().ToString("N")[..8];
         try
         {
@@ -144,7 +144,7 @@ public sealed class ExportPhotoSyncReportCommand : PSCmdlet, IDisposable
             WriteProgress(new ProgressRecord(2, "Writing the photo report", "Done") { RecordType = ProgressRecordType.Completed });
         }
         if (fetcher is not null && connection is not null)
-            WriteVerbose($"Photos fetched with {connection.Counters.GraphRequests - before.Item1} Graph and {connection.Counters.SharePointRequests - before.Item2} SharePoint requests.");
+            WriteVerbose($"Photos fetched with {connection.Counters.GraphRequests - before.Graph} Graph and {connection.Counters.SharePointRequests - before.SharePoint} SharePoint requests.");
         var info = new FileInfo(path);
         WriteVerbose($"Wrote {_rows.Count} users to '{path}' ({info.Length / 1024.0:0.0} KB).");
         if (PassThru) WriteObject(info);

@@ -58,11 +58,10 @@ public sealed class RemoveProfilePhotoCommand : PhotoChangeCommandBase
     private void Confirm(UserRef user)
     {
         var where = ExchangeOnly ? "Exchange photo" : SharePointOnly ? "SharePoint photo (back to the placeholder)" : "Exchange and SharePoint photos";
-        var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
         var confirmAsked = MyInvocation.BoundParameters.TryGetValue("Confirm", out var c) && c is SwitchParameter { IsPresent: true };
         var reason = ShouldProcessReason.None;
         // -Force answers the prompt, as -Confirm:$false does; -WhatIf and an explicit -Confirm still win.
-        var go = (Force && !whatIf && !confirmAsked) || ShouldProcess($"Remove the {where} of '{user}'.", $"Remove the {where} of '{user}'?", "Remove-ProfilePhoto", out reason);
+        var go = (Force && !WhatIfRequested && !confirmAsked) || ShouldProcess($"Remove the {where} of '{user}'.", $"Remove the {where} of '{user}'?", "Remove-ProfilePhoto", out reason);
         if (go)
         {
             if (!ExchangeOnly) EnsureSharePointWriteAccess();

@@ -163,7 +163,7 @@ public abstract class UserPipelineCommandBase : PSCmdlet, IDisposable
     /// <summary>What a worker's unexpected exception becomes, so the user still gets a result.</summary>
     protected abstract object Unexpected(UserRef user, Exception ex);
 
-    private bool WhatIfRequested => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
+    protected bool WhatIfRequested => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
 
     /// <summary>Counts a user's final outcome for progress and the summary; a finished one goes into the journal.</summary>
     protected void Finished(string userPrincipalName, string outcome, bool final)
@@ -329,14 +329,14 @@ public abstract class UserPipelineCommandBase : PSCmdlet, IDisposable
         if (ActiveConnection.Library.DiscoveryNote is string note) WriteVerbose(note);
     }
 
-    private static bool IsStopFailureResult(object result) => result switch
+    private static bool IsStopFailureResult(object result) => (result switch
     {
-        PhotoSyncState s => s.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
-        PhotoSyncResult r => r.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
-        UserCheck c => c.State.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
-        PhotoChangeResult p => p.ErrorId is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed,
-        _ => false,
-    };
+        PhotoSyncState s => s.ErrorId,
+        PhotoSyncResult r => r.ErrorId,
+        UserCheck c => c.State.ErrorId,
+        PhotoChangeResult p => p.ErrorId,
+        _ => null,
+    }) is ErrorIds.AuthenticationFailed or ErrorIds.AccessDenied or ErrorIds.SignInFailed;
 
     private bool _writeAccessChecked;
 
