@@ -8,7 +8,8 @@ namespace ProfileSync.Core;
 
 /// <summary>
 /// One signed-in tenant: endpoints, the token source of each service, the shared HTTP pipeline and
-/// the service adapters built on it. Sign-in methods differ only in the token sources they pass.
+/// the service clients built on it: what outlives a run. Everything of one run lives in its
+/// <see cref="Runs.UserRun{TPending, TOutcome}"/>. Sign-in methods differ only in the token sources they pass.
 /// </summary>
 public sealed class ProfileSyncConnection : IDisposable
 {
@@ -23,11 +24,8 @@ public sealed class ProfileSyncConnection : IDisposable
         SharePointTokenDescription = sharePointToken.Description;
         Pipeline = new ServiceHttpPipeline(endpoints, graphToken, sharePointToken, httpOptions, transport);
         Exchange = new ExchangePhotoSource(Pipeline, endpoints);
-        PhotoMetadata = new PhotoMetadataBatcher(new GraphPhotoBatch(Pipeline, endpoints));
         SharePoint = new SharePointRestClient(Pipeline, endpoints);
         Library = new UserPhotoLibrary(SharePoint, endpoints.MySiteHost, photoFolder);
-        Photos = new PhotoSyncService(Exchange, PhotoMetadata, SharePoint, Library);
-        Changes = new PhotoChangeService(Exchange, PhotoMetadata, SharePoint, Library, Photos);
         Sources = new Sources.PhotoSourceReader(Pipeline);
         ConnectedAt = DateTimeOffset.UtcNow;
     }
@@ -74,11 +72,11 @@ public sealed class ProfileSyncConnection : IDisposable
     public DateTimeOffset ConnectedAt { get; }
     public ServiceHttpPipeline Pipeline { get; }
     public ExchangePhotoSource Exchange { get; }
-    public PhotoMetadataBatcher PhotoMetadata { get; }
     public SharePointRestClient SharePoint { get; }
     public UserPhotoLibrary Library { get; }
-    public PhotoSyncService Photos { get; }
-    public PhotoChangeService Changes { get; }
+
+    /// <summary>Check and write services for one run (or one test): their own read-ahead and stop, nothing shared with other runs.</summary>
+    public Runs.RunServices CreateRunServices() => new(this);
     public Sources.PhotoSourceReader Sources { get; }
     public RequestCounters Counters => Pipeline.Counters;
 

@@ -27,6 +27,28 @@ public sealed class ProfileSyncException : Exception
         Kind = kind;
     }
 
+    /// <summary>An exception for a failure found without one (a bad row, a refused source).</summary>
+    public ProfileSyncException(Failure failure) : base(failure.Message)
+    {
+        ErrorId = failure.ErrorId;
+        Kind = failure.Kind;
+        Service = failure.Service;
+        StatusCode = failure.HttpStatus;
+        ServiceErrorCode = failure.ServiceErrorCode;
+        RecommendedAction = failure.RecommendedAction;
+        StopsRun = failure.StopsRun;
+    }
+
+    /// <summary>This failure as results and ErrorRecords carry it: the action the case knows, else the ErrorId's own.</summary>
+    public Failure Failure => new()
+    {
+        ErrorId = ErrorId, Kind = Kind, Message = Message, RecommendedAction = RecommendedAction ?? ErrorCatalog.For(ErrorId).RecommendedAction,
+        Service = Service, HttpStatus = StatusCode, ServiceErrorCode = ServiceErrorCode, StopsRun = StopsRun, Exception = this,
+    };
+
+    /// <summary>"Graph" or "SharePoint" when a service answered (or failed to).</summary>
+    public string? Service { get; init; }
+
     public string ErrorId { get; }
     public FailureKind Kind { get; }
     /// <summary>HTTP status of the answer that failed, when there was one.</summary>
@@ -66,4 +88,5 @@ public static class ErrorIds
     public const string PhotoSourceRefused = "PhotoSourceRefused";
     public const string PhotoSourceFailed = "PhotoSourceFailed";
     public const string DuplicateUser = "DuplicateUser";
+    public const string CleanupFailed = "CleanupFailed";
 }

@@ -6,6 +6,8 @@ namespace ProfileSync.Core.Exchange;
 /// Gathers the photo-metadata lookups that users in flight ask for at about the same time into Graph
 /// batches of up to 20: a batch goes out as soon as 20 are waiting, or a few milliseconds after the
 /// first one arrived. The per-user engine stays one-user-at-a-time; Graph sees 1 request per 20 users.
+/// One batcher belongs to one run (what it read ahead is that run's), so a later run never reads a
+/// photo etag fetched before it started.
 /// </summary>
 public sealed class PhotoMetadataBatcher
 {
@@ -16,6 +18,8 @@ public sealed class PhotoMetadataBatcher
     private List<(UserRef User, TaskCompletionSource<ExchangeLookup> Result)> _waiting = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<UserRef, Task<ExchangeLookup>> _prefetched = new();
     private long _generation;
+    /// <summary>Batches sent and flushes pending, so a stopping run can wait until none is left.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _sending = new();
 
     public PhotoMetadataBatcher(GraphPhotoBatch batch, TimeSpan? window = null, TimeProvider? time = null)
     {
@@ -34,7 +38,7 @@ public sealed class PhotoMetadataBatcher
         {
             var items = chunk.Select(u => (User: u, Result: new TaskCompletionSource<ExchangeLookup>(TaskCreationOptions.RunContinuationsAsynchronously))).ToList();
             foreach (var (user, result) in items) _prefetched[user] = result.Task;
-            _ = SendAsync(items, cancellationToken);
+            Track(SendAsync(items, cancellationToken));
         }
     }
 
@@ -52,9 +56,24 @@ public sealed class PhotoMetadataBatcher
             generation = _generation;
             if (_waiting.Count >= GraphPhotoBatch.MaxBatchSize) full = TakeWaiting();
         }
-        if (full is not null) _ = SendAsync(full, cancellationToken);
-        else if (first) _ = FlushLaterAsync(generation, cancellationToken);
+        if (full is not null) Track(SendAsync(full, cancellationToken));
+        else if (first) Track(FlushLaterAsync(generation, cancellationToken));
         return result.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Waits until no batch is on its way; false when the time ran out.</summary>
+    public bool WaitIdle(TimeSpan timeout)
+    {
+        var pending = _sending.Keys.ToArray();
+        return pending.Length == 0 || Task.WaitAll(pending, timeout);
+    }
+
+    /// <summary>Keeps a send until it ends; sends never fault (SendAsync answers every waiter), so nothing goes unobserved.</summary>
+    private void Track(Task send)
+    {
+        _sending[send] = 0;
+        _ = send.ContinueWith(static (t, state) => ((System.Collections.Concurrent.ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _),
+            _sending, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private List<(UserRef, TaskCompletionSource<ExchangeLookup>)> TakeWaiting()

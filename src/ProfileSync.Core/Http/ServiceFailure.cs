@@ -47,6 +47,7 @@ public static class ServiceFailure
         if (stops && status == 403) text += $" The run needs {Permission(need)}.";
         return new ProfileSyncException(id, kind, text, inner)
         {
+            Service = serviceName,
             StatusCode = status,
             ServiceErrorCode = code,
             RecommendedAction = action,

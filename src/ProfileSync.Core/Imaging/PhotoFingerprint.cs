@@ -58,9 +58,14 @@ public sealed class PhotoFingerprint
         // The grid follows the photos' own sizes (from their headers); each is then decoded no larger
         // than the grid needs (8 pixels a cell), which the mipmapped resize turns into the same cells.
         var grid = GridFor(Math.Min(PhotoDecoder.SquareSide(source, limits, sourceName), PhotoDecoder.SquareSide(target, limits, targetName)));
-        using var a = PhotoDecoder.DecodeSquare(source, limits, sourceName, grid * DecodeCellPixels);
-        using var b = PhotoDecoder.DecodeSquare(target, limits, targetName, grid * DecodeCellPixels);
-        return Of(a, grid).DistanceTo(Of(b, grid));
+        return Read(source, limits, sourceName, grid).DistanceTo(Read(target, limits, targetName, grid));
+    }
+
+    /// <summary>Decodes one photo (untrusted bytes) no larger than the grid needs and takes its fingerprint.</summary>
+    public static PhotoFingerprint Read(byte[] photo, ImageLimits limits, string name, int grid)
+    {
+        using var square = PhotoDecoder.DecodeSquare(photo, limits, name, grid * DecodeCellPixels);
+        return Of(square, grid);
     }
 
     /// <summary>Largest per-block RMS colour difference, 0 (identical) to 255.</summary>

@@ -12,6 +12,8 @@ public sealed class BoundedWorkQueue<T> : IDisposable
     private readonly Channel<T> _completed = Channel.CreateUnbounded<T>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _cancel;
     private readonly int _maxInFlight;
+    private readonly object _gate = new();
+    private readonly ManualResetEventSlim _idle = new(true);
     private int _inFlight;
     private int _untaken; // started and not yet handed to the consumer
 
@@ -31,35 +33,55 @@ public sealed class BoundedWorkQueue<T> : IDisposable
     /// <summary>Starts work. <paramref name="onError"/> turns an unexpected exception into a result, so nothing is lost.</summary>
     public void Start(Func<CancellationToken, Task<T>> work, Func<Exception, T> onError)
     {
-        Interlocked.Increment(ref _inFlight);
-        Interlocked.Increment(ref _untaken);
+        lock (_gate)
+        {
+            if (_inFlight++ == 0) _idle.Reset();
+            _untaken++;
+        }
         _ = Task.Run(async () =>
         {
             T result;
             try { result = await work(_cancel.Token).ConfigureAwait(false); }
             catch (Exception ex) { result = onError(ex); }
+            // The slot is free before the result is visible: a consumer that takes a result and then
+            // asks HasCapacity must see the room this result made, or `while (!HasCapacity) Take()` can wait forever.
+            lock (_gate)
+            {
+                if (--_inFlight == 0) _idle.Set();
+            }
             _completed.Writer.TryWrite(result);
-            Interlocked.Decrement(ref _inFlight);
         });
     }
 
     public bool TryTake(out T result)
     {
         if (!_completed.Reader.TryRead(out result!)) return false;
-        Interlocked.Decrement(ref _untaken);
+        lock (_gate) _untaken--;
         return true;
     }
 
     /// <summary>Blocks the consumer until a result is ready. Throws OperationCanceledException when cancelled.</summary>
-    public T Take()
+    public T Take() => Take(_cancel.Token);
+
+    /// <summary>Blocks until a result is ready or <paramref name="cancellationToken"/> (not the queue's own) ends the wait.</summary>
+    public T Take(CancellationToken cancellationToken)
     {
         if (!_completed.Reader.TryRead(out var result))
-            result = _completed.Reader.ReadAsync(_cancel.Token).AsTask().GetAwaiter().GetResult();
-        Interlocked.Decrement(ref _untaken);
+            result = _completed.Reader.ReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
+        lock (_gate) _untaken--;
         return result;
     }
 
+    /// <summary>Waits until no work is running (results may still wait to be taken); false when the time ran out.</summary>
+    public bool WaitIdle(TimeSpan timeout) => _idle.Wait(timeout);
+
     public void Cancel() => _cancel.Cancel();
 
-    public void Dispose() => _cancel.Dispose();
+    public bool IsCancellationRequested => _cancel.IsCancellationRequested;
+
+    public void Dispose()
+    {
+        _cancel.Dispose();
+        _idle.Dispose();
+    }
 }

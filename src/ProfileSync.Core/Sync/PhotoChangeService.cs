@@ -29,7 +29,7 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
             {
                 photos.NoteFailure(ex);
                 return Result(user, photo, source, ChangeAction.Failed, ex.ErrorId == ErrorIds.UserNotFound ? SideOutcome.NotFound : SideOutcome.Failed,
-                    SideOutcome.NotRequested, null, $"Exchange: {ex.Message} SharePoint was not touched.", ex.ErrorId);
+                    SideOutcome.NotRequested, null, $"Exchange: {ex.Message} SharePoint was not touched.", ex.Failure);
             }
             exchangeSide = SideOutcome.Updated;
             // The new etag names the thumbnails and goes into their stamp, so later checks know them without a download.
@@ -51,14 +51,15 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
             // Exchange took the photo and there is no SharePoint profile to write: done, with the reason as an error.
             var action = exchangeSide == SideOutcome.Updated && state.State == PhotoState.NotFound ? ChangeAction.Updated : ChangeAction.Failed;
             return Result(user, photo, source, action, exchangeSide, state.State == PhotoState.NotFound ? SideOutcome.NotFound : SideOutcome.Failed,
-                state.SharePointPictureUrl, $"SharePoint: {state.Reason}", state.ErrorId);
+                state.SharePointPictureUrl, $"SharePoint: {state.Reason}", state.Failure);
         }
         var written = await photos.SyncAsync(check, options, cancellationToken).ConfigureAwait(false);
-        return written.Action == SyncAction.Updated
+        var result = written.Action == SyncAction.Updated
             ? Result(user, photo, source, ChangeAction.Updated, exchangeSide, SideOutcome.Updated, written.PictureUrl, written.Reason, null)
             : Result(user, photo, source, ChangeAction.Failed, exchangeSide, SideOutcome.Failed, written.PictureUrl,
                 $"SharePoint: {written.Error ?? written.Reason}" + (exchangeSide == SideOutcome.Updated ? " Exchange has the new photo; run Sync-ProfilePhoto for this user." : ""),
-                written.ErrorId ?? ErrorIds.SyncFailed);
+                written.Failure ?? Failure.Of(ErrorIds.SyncFailed, written.Reason ?? "The SharePoint write failed."));
+        return written.CleanupFailure is null ? result : result.WithCleanup(written.CleanupFailure);
     }
 
     /// <summary>
@@ -80,7 +81,7 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
             {
                 photos.NoteFailure(ex);
                 return Removal(user, ChangeAction.Failed, ex.ErrorId == ErrorIds.UserNotFound ? SideOutcome.NotFound : SideOutcome.Failed, SideOutcome.NotRequested, null,
-                    $"Exchange: {ex.Message} SharePoint was not touched.", ex.ErrorId);
+                    $"Exchange: {ex.Message} SharePoint was not touched.", ex.Failure);
             }
         }
         if (exchangeOnly)
@@ -95,15 +96,15 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
         catch (ProfileSyncException ex)
         {
             photos.NoteFailure(ex);
-            return Removal(user, ChangeAction.Failed, exchangeSide, SideOutcome.Failed, null, $"SharePoint: {ex.Message}", ex.ErrorId);
+            return Removal(user, ChangeAction.Failed, exchangeSide, SideOutcome.Failed, null, $"SharePoint: {ex.Message}", ex.Failure);
         }
         if (profile is null)
             return Removal(user, exchangeSide == SideOutcome.NotRequested ? ChangeAction.Failed : ChangeAction.Removed, exchangeSide, SideOutcome.NotFound, null,
-                "The user has no SharePoint profile.", ErrorIds.SharePointProfileNotFound);
+                "The user has no SharePoint profile.", Failure.Of(ErrorIds.SharePointProfileNotFound, $"{user}: the user has no SharePoint profile."));
         if (profile.ShowsPlaceholder && profile.PictureUrl is null)
             return Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.NothingToRemove, null, "SharePoint already showed the placeholder.", null);
 
-        var write = CancellationToken.None; // once started, a removal is finished: a stop never leaves it halfway
+        var write = photos.WriteToken; // once started, a removal is finished: a stop never leaves it halfway
         try
         {
             if (!profile.ShowsPlaceholder)
@@ -116,18 +117,20 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
         catch (ProfileSyncException ex)
         {
             photos.NoteFailure(ex);
-            return Removal(user, ChangeAction.Failed, exchangeSide, SideOutcome.Failed, profile.PictureUrl, $"SharePoint: {ex.Message}", ex.ErrorId);
+            return Removal(user, ChangeAction.Failed, exchangeSide, SideOutcome.Failed, profile.PictureUrl, $"SharePoint: {ex.Message}", ex.Failure);
         }
 
         // Only the files ProfileSync wrote (named with its photo token) go; SharePoint's own stay where they are.
         string? note = null;
+        var cleanup = new PhotoSyncService.Cleanup();
         if (profile.PictureUrl is not null && library.Locate(profile.PictureUrl) is { FollowsNamingScheme: true, NameToken: not null } ours
             && library.IsInLibrary(ours.FolderServerRelativeUrl))
         {
-            var failed = await photos.RecycleAsync(ours.SetPaths, options).ConfigureAwait(false);
-            note = failed is null ? " Its thumbnails went to the recycle bin." : $" Its thumbnails could not all be recycled: {failed}";
+            await photos.RecycleAsync(ours.SetPaths, options, cleanup, "Its thumbnails could not all be recycled").ConfigureAwait(false);
+            note = cleanup.Failure is null ? " Its thumbnails went to the recycle bin." : " " + cleanup.Failure.Message;
         }
-        return Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.Removed, null, "SharePoint shows the placeholder." + note, null);
+        var removed = Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.Removed, null, "SharePoint shows the placeholder." + note, null);
+        return cleanup.Failure is null ? removed : removed.WithCleanup(cleanup.Failure);
     }
 
     /// <summary>A photo written to SharePoint alone has no Exchange etag: one is made from its hash, so its files have a stable name.</summary>
@@ -135,18 +138,18 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
         new(ExchangePhotoStatus.Found, "\"ps-" + photo.Sha256[..16] + "\"", "image/jpeg", photo.Side, photo.Side);
 
     private static PhotoChangeResult Result(UserRef user, PreparedPhoto photo, string source, ChangeAction action, SideOutcome exchangeSide, SideOutcome sharePointSide,
-        string? pictureUrl, string? reason, string? errorId) => new()
+        string? pictureUrl, string? reason, Failure? failure) => new()
         {
             UserPrincipalName = user.UserPrincipalName, Operation = "Set", Action = action, Exchange = exchangeSide, SharePoint = sharePointSide,
             Source = source, PhotoSide = photo.Side, PhotoBytes = photo.Bytes, PhotoSha256 = photo.Sha256, PictureUrl = pictureUrl,
-            Reason = reason, ErrorId = errorId,
+            Reason = reason, Failure = failure,
         };
 
     private static PhotoChangeResult Removal(UserRef user, ChangeAction action, SideOutcome exchangeSide, SideOutcome sharePointSide,
-        string? pictureUrl, string? reason, string? errorId) => new()
+        string? pictureUrl, string? reason, Failure? failure) => new()
         {
             UserPrincipalName = user.UserPrincipalName, Operation = "Remove", Action = action, Exchange = exchangeSide, SharePoint = sharePointSide,
-            PictureUrl = pictureUrl, Reason = reason, ErrorId = errorId,
+            PictureUrl = pictureUrl, Reason = reason, Failure = failure,
         };
 
     /// <summary>What -WhatIf reports for a Set: the photo as it would be written, nothing sent.</summary>
@@ -157,10 +160,17 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
         Removal(user, ChangeAction.WouldRemove, sharePointOnly ? SideOutcome.NotRequested : SideOutcome.WouldRemove,
             exchangeOnly ? SideOutcome.NotRequested : SideOutcome.WouldRemove, null, reason, null);
 
-    public static PhotoChangeResult Failure(UserRef user, string operation, string? source, string message, string errorId) => new()
+    /// <summary>A row that failed before anything was written (its source, an unexpected error), with its failure.</summary>
+    public static PhotoChangeResult Failed(UserRef user, string operation, string? source, Failure failure) => new()
     {
         UserPrincipalName = user.UserPrincipalName, Operation = operation, Action = ChangeAction.Failed, Source = source,
-        Reason = message, ErrorId = errorId,
+        Reason = failure.Message, Failure = failure,
+    };
+
+    /// <summary>A user declined at the confirmation prompt: nothing written.</summary>
+    public static PhotoChangeResult Declined(UserRef user, string operation, string? source) => new()
+    {
+        UserPrincipalName = user.UserPrincipalName, Operation = operation, Action = ChangeAction.Skipped, Source = source, Reason = "Declined at the confirmation prompt.",
     };
 
     public static string Describe(PreparedPhoto photo) =>

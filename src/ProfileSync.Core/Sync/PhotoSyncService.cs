@@ -2,6 +2,7 @@ using System.Globalization;
 using ProfileSync.Core.Exchange;
 using ProfileSync.Core.Identity;
 using ProfileSync.Core.Imaging;
+using ProfileSync.Core.Runs;
 using ProfileSync.Core.SharePoint;
 
 namespace ProfileSync.Core.Sync;
@@ -46,28 +47,27 @@ public sealed class PhotoSyncService
     private readonly PhotoMetadataBatcher _metadata;
     private readonly SharePointRestClient _sharePoint;
     private readonly UserPhotoLibrary _library;
+    private readonly RunStop _stop;
 
-    public PhotoSyncService(ExchangePhotoSource exchange, PhotoMetadataBatcher metadata, SharePointRestClient sharePoint, UserPhotoLibrary library)
+    /// <param name="stop">The run's stop: where a failure that meets every user is noted, and the token that ends writes only when a stop's grace runs out.</param>
+    public PhotoSyncService(ExchangePhotoSource exchange, PhotoMetadataBatcher metadata, SharePointRestClient sharePoint, UserPhotoLibrary library, RunStop stop)
     {
         _exchange = exchange;
         _metadata = metadata;
         _sharePoint = sharePoint;
         _library = library;
+        _stop = stop;
     }
 
     public UserPhotoLibrary Library => _library;
 
-    private ProfileSyncException? _stopFailure;
+    /// <summary>The first failure of this run that would meet every user (rejected token, missing permission); the run stops on it.</summary>
+    public Failure? StopFailure => _stop.Failure;
 
-    /// <summary>The first failure of this run that would meet every user (rejected token, missing permission); the cmdlet stops on it.</summary>
-    public ProfileSyncException? StopFailure => Volatile.Read(ref _stopFailure);
+    internal void NoteFailure(ProfileSyncException ex) => _stop.Note(ex.Failure);
 
-    public void ResetStopFailure() => Volatile.Write(ref _stopFailure, null);
-
-    internal void NoteFailure(ProfileSyncException ex)
-    {
-        if (ex.StopsRun) Interlocked.CompareExchange(ref _stopFailure, ex, null);
-    }
+    /// <summary>Writes are not stopped by a stop, only when its grace runs out (see <see cref="RunStop"/>).</summary>
+    internal CancellationToken WriteToken => _stop.WriteToken;
 
     /// <param name="source">
     /// The photo to hold SharePoint against instead of reading Exchange's: a photo Set-ProfilePhoto has
@@ -132,8 +132,8 @@ public sealed class PhotoSyncService
                     SharePointPlaceholderState = profile?.PlaceholderState,
                     Distance = comparison?.Distance,
                     ComparedBy = decision.Method,
-                    ErrorId = decision.State == PhotoState.NotFound
-                        ? (exchange.Status == ExchangePhotoStatus.UserNotFound ? ErrorIds.UserNotFound : ErrorIds.SharePointProfileNotFound)
+                    Failure = decision.State == PhotoState.NotFound
+                        ? Failure.Of(exchange.Status == ExchangePhotoStatus.UserNotFound ? ErrorIds.UserNotFound : ErrorIds.SharePointProfileNotFound, decision.Reason ?? "Not found.")
                         : null,
                 };
                 return new UserCheck(user, state) { Exchange = exchange, Profile = profile, Location = location, ExchangeBytes = exchangeBytes };
@@ -142,7 +142,7 @@ public sealed class PhotoSyncService
         catch (ProfileSyncException ex)
         {
             NoteFailure(ex);
-            return Failed(user, ex.ErrorId, ex.Message, exchange, profile);
+            return new UserCheck(user, ErrorState(user, ex.Failure, exchange, profile));
         }
     }
 
@@ -177,15 +177,30 @@ public sealed class PhotoSyncService
         var identity = PhotoIdentity.Of(exchange.ETag ?? "", exchangeBytes);
         if (thumbnail.Stamp is not null && thumbnail.Stamp.Sha256 == identity.Sha256)
             return new PhotoComparison(ComparisonMethod.Hash, true, 0, "The thumbnail was written by ProfileSync from the same photo bytes.");
-        double distance;
+        // Each side is read on its own: an unreadable Exchange photo fails the check (PhotoUnreadable),
+        // an unreadable thumbnail is simply another photo, which a sync replaces.
+        var exchangeSide = PhotoDecoder.SquareSide(exchangeBytes, limits, "Exchange photo");
+        int thumbnailSide;
         try
         {
-            distance = PhotoFingerprint.Distance(exchangeBytes, thumbnailBytes, limits, "Exchange photo", "SharePoint thumbnail");
+            thumbnailSide = PhotoDecoder.SquareSide(thumbnailBytes, limits, "SharePoint thumbnail");
         }
-        catch (ProfileSyncException ex) when (ex.ErrorId == ErrorIds.PhotoUnreadable && ex.Message.Contains("SharePoint thumbnail", StringComparison.Ordinal))
+        catch (ProfileSyncException ex)
         {
             return new PhotoComparison(ComparisonMethod.Fingerprint, false, null, ex.Message + " A sync replaces it.");
         }
+        var grid = PhotoFingerprint.GridFor(Math.Min(exchangeSide, thumbnailSide));
+        var exchangePrint = PhotoFingerprint.Read(exchangeBytes, limits, "Exchange photo", grid);
+        PhotoFingerprint thumbnailPrint;
+        try
+        {
+            thumbnailPrint = PhotoFingerprint.Read(thumbnailBytes, limits, "SharePoint thumbnail", grid);
+        }
+        catch (ProfileSyncException ex)
+        {
+            return new PhotoComparison(ComparisonMethod.Fingerprint, false, null, ex.Message + " A sync replaces it.");
+        }
+        var distance = exchangePrint.DistanceTo(thumbnailPrint);
         return distance <= PhotoFingerprint.SamePhotoThreshold
             ? new PhotoComparison(ComparisonMethod.Fingerprint, true, distance, $"Same photo (distance {distance.ToString("0.##", CultureInfo.InvariantCulture)} <= {PhotoFingerprint.SamePhotoThreshold}).")
             : new PhotoComparison(ComparisonMethod.Fingerprint, false, distance, $"Another photo (distance {distance.ToString("0.##", CultureInfo.InvariantCulture)} > {PhotoFingerprint.SamePhotoThreshold}).");
@@ -195,14 +210,15 @@ public sealed class PhotoSyncService
     /// Writes the Exchange photo into SharePoint for a checked user. Thumbnails first (S, L, then M,
     /// the one PictureURL names), then PictureURL, placeholder state 0 and a new timestamp.
     /// SPS-PictureExchangeSyncState is left as it is. Once the first upload starts the write is not
-    /// cancelled, so a stopped run never leaves a user half-written. A failure leaves the profile as it
-    /// was: uploads that failed midway are recycled; a placeholder write that fails puts PictureURL back.
-    /// A failed timestamp write only adds a note: the photo itself is synced.
+    /// cancelled by a stop (only when the stop's grace runs out), so a stopped run never leaves a user
+    /// half-written. A failure leaves the profile as it was: uploads of a failed write are recycled; a
+    /// placeholder write that fails puts PictureURL back. A failed timestamp write only adds a note.
     /// </summary>
     public async Task<PhotoSyncResult> SyncAsync(UserCheck check, SyncOptions options, CancellationToken cancellationToken)
     {
         var before = check.State;
         if (!options.WouldWrite(before)) return NotWritten(before);
+        var cleanup = new Cleanup();
         try
         {
             var bytes = check.ExchangeBytes ?? await _exchange.GetPhotoBytesAsync(check.User, cancellationToken).ConfigureAwait(false);
@@ -217,72 +233,13 @@ public sealed class PhotoSyncService
             var thumbnails = ThumbnailMaker.Make(bytes, identity, options.Sizes, options.Limits);
             var (folder, basePrefix) = await TargetAsync(check, cancellationToken).ConfigureAwait(false);
             var prefix = basePrefix + "_" + UserPhotoLibrary.PhotoToken(check.User, identity.ETag);
-
-            var write = CancellationToken.None;
-            var pictureUrl = _library.PictureUrlFor(folder + "/" + prefix + UserPhotoLibrary.MediumSuffix);
-            var profile = check.Profile!;
-            var pointsThereAlready = string.Equals(profile.PictureUrl, pictureUrl, StringComparison.Ordinal);
-            var uploaded = new List<string>();
-            string? note = null;
-            try
-            {
-                foreach (var (suffix, content) in new[] { (UserPhotoLibrary.SmallSuffix, thumbnails.Small), (UserPhotoLibrary.LargeSuffix, thumbnails.Large), (UserPhotoLibrary.MediumSuffix, thumbnails.Medium) })
-                {
-                    await _sharePoint.UploadFileAsync(folder, prefix + suffix, content, write).ConfigureAwait(false);
-                    uploaded.Add(folder + "/" + prefix + suffix);
-                }
-            }
-            catch (ProfileSyncException)
-            {
-                // The profile was not touched: the files of this attempt go again, unless the profile already names them.
-                if (!pointsThereAlready) _ = await RecycleAsync(uploaded, options).ConfigureAwait(false);
-                throw;
-            }
-            foreach (var path in uploaded) options.Index?.Added(path);
-
-            if (!pointsThereAlready)
-            {
-                try
-                {
-                    await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureUrlProperty, pictureUrl, write).ConfigureAwait(false);
-                }
-                catch (ProfileSyncException ex) when (ex.StatusCode is not null)
-                {
-                    // SharePoint answered no (a deleted user, a failing write): the profile still names the old files, so the new ones go.
-                    // Without an answer the write may have landed, and the new files stay.
-                    _ = await RecycleAsync(uploaded, options).ConfigureAwait(false);
-                    throw;
-                }
-            }
-            if (profile.PlaceholderState != "0")
-            {
-                try
-                {
-                    await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PlaceholderStateProperty, "0", write).ConfigureAwait(false);
-                }
-                catch (ProfileSyncException) when (!pointsThereAlready)
-                {
-                    // Half a sync is no state to leave: point the profile back where it was, then drop the new files.
-                    if (await RestorePictureUrlAsync(check.User, profile.PictureUrl).ConfigureAwait(false))
-                        _ = await RecycleAsync(uploaded, options).ConfigureAwait(false);
-                    throw;
-                }
-            }
-            try
-            {
-                await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureTimestampProperty, NewTimestamp(profile.PictureTimestamp), write).ConfigureAwait(false);
-            }
-            catch (ProfileSyncException ex) when (!ex.StopsRun)
-            {
-                // The photo is synced; only the cache-busting timestamp is old, so pages may show the old photo a while longer.
-                note = $"SPS-PictureTimestamp could not be updated ({ex.Message}); pages may show the previous photo until their cache expires.";
-            }
-            var leftover = await RecyclePreviousAsync(check, folder, prefix, options).ConfigureAwait(false);
-            var notes = string.Join(" ", new[] { before.Reason, note, leftover }.Where(t => !string.IsNullOrEmpty(t)));
+            var (pictureUrl, note) = await WriteAsync(check, thumbnails, folder, prefix, options, cleanup).ConfigureAwait(false);
+            await RecyclePreviousAsync(check, folder, prefix, options, cleanup).ConfigureAwait(false);
             return new PhotoSyncResult
             {
                 UserPrincipalName = before.UserPrincipalName, Action = SyncAction.Updated, StateBefore = before.State,
-                PictureUrl = pictureUrl, Reason = notes, Check = before,
+                PictureUrl = pictureUrl, Reason = string.Join(" ", new[] { before.Reason, note, cleanup.Failure?.Message }.Where(t => !string.IsNullOrEmpty(t))),
+                Check = before, CleanupFailure = cleanup.Failure,
             };
         }
         catch (ProfileSyncException ex)
@@ -291,8 +248,72 @@ public sealed class PhotoSyncService
             return new PhotoSyncResult
             {
                 UserPrincipalName = before.UserPrincipalName, Action = SyncAction.Failed, StateBefore = before.State,
-                PictureUrl = before.SharePointPictureUrl, Reason = before.Reason, Error = ex.Message, ErrorId = ex.ErrorId, Check = before,
+                PictureUrl = before.SharePointPictureUrl, Reason = before.Reason, Failure = ex.Failure, Check = before, CleanupFailure = cleanup.Failure,
             };
+        }
+    }
+
+    /// <summary>Uploads the set, then points the profile at it; each failure puts back what it had changed. Returns PictureURL and a note.</summary>
+    private async Task<(string PictureUrl, string? Note)> WriteAsync(UserCheck check, ThumbnailSet thumbnails, string folder, string prefix, SyncOptions options, Cleanup cleanup)
+    {
+        var write = _stop.WriteToken;
+        var pictureUrl = _library.PictureUrlFor(folder + "/" + prefix + UserPhotoLibrary.MediumSuffix);
+        var profile = check.Profile!;
+        var pointsThereAlready = string.Equals(profile.PictureUrl, pictureUrl, StringComparison.Ordinal);
+        var uploaded = new List<string>();
+        try
+        {
+            foreach (var (suffix, content) in new[] { (UserPhotoLibrary.SmallSuffix, thumbnails.Small), (UserPhotoLibrary.LargeSuffix, thumbnails.Large), (UserPhotoLibrary.MediumSuffix, thumbnails.Medium) })
+            {
+                await _sharePoint.UploadFileAsync(folder, prefix + suffix, content, write).ConfigureAwait(false);
+                uploaded.Add(folder + "/" + prefix + suffix);
+            }
+        }
+        catch (ProfileSyncException)
+        {
+            // The profile was not touched: the files of this attempt go again, unless the profile already names them.
+            if (!pointsThereAlready) await RecycleAsync(uploaded, options, cleanup).ConfigureAwait(false);
+            throw;
+        }
+        foreach (var path in uploaded) options.Index?.Added(path);
+
+        if (!pointsThereAlready)
+        {
+            try
+            {
+                await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureUrlProperty, pictureUrl, write).ConfigureAwait(false);
+            }
+            catch (ProfileSyncException ex) when (ex.StatusCode is not null)
+            {
+                // SharePoint answered no (a deleted user, a failing write): the profile still names the old files, so the new ones go.
+                // Without an answer the write may have landed, and the new files stay.
+                await RecycleAsync(uploaded, options, cleanup).ConfigureAwait(false);
+                throw;
+            }
+        }
+        if (profile.PlaceholderState != "0")
+        {
+            try
+            {
+                await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PlaceholderStateProperty, "0", write).ConfigureAwait(false);
+            }
+            catch (ProfileSyncException) when (!pointsThereAlready)
+            {
+                // Half a sync is no state to leave: point the profile back where it was, then drop the new files.
+                if (await RestorePictureUrlAsync(check.User, profile.PictureUrl, cleanup).ConfigureAwait(false))
+                    await RecycleAsync(uploaded, options, cleanup).ConfigureAwait(false);
+                throw;
+            }
+        }
+        try
+        {
+            await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureTimestampProperty, NewTimestamp(profile.PictureTimestamp), write).ConfigureAwait(false);
+            return (pictureUrl, null);
+        }
+        catch (ProfileSyncException ex) when (!ex.StopsRun)
+        {
+            // The photo is synced; only the cache-busting timestamp is old, so pages may show the old photo a while longer.
+            return (pictureUrl, $"SPS-PictureTimestamp could not be updated ({ex.Message}); pages may show the previous photo until their cache expires.");
         }
     }
 
@@ -301,7 +322,14 @@ public sealed class PhotoSyncService
     {
         UserPrincipalName = before.UserPrincipalName, Action = before.State == PhotoState.Error ? SyncAction.Failed : SyncAction.Skipped,
         StateBefore = before.State, PictureUrl = before.SharePointPictureUrl, Reason = before.Reason, Check = before,
-        Error = before.State == PhotoState.Error ? before.Reason : null, ErrorId = before.ErrorId,
+        Failure = before.State == PhotoState.Error ? before.Failure : null,
+    };
+
+    /// <summary>A user the admin declined at the confirmation prompt (or -WhatIf): nothing written, not finished for the journal.</summary>
+    public static PhotoSyncResult NotConfirmed(PhotoSyncState before, bool whatIf) => new()
+    {
+        UserPrincipalName = before.UserPrincipalName, Action = whatIf ? SyncAction.WouldUpdate : SyncAction.Skipped, StateBefore = before.State,
+        PictureUrl = before.SharePointPictureUrl, Reason = whatIf ? before.Reason : "Declined at the confirmation prompt.", Check = before, Declined = true,
     };
 
     /// <summary>
@@ -326,54 +354,62 @@ public sealed class PhotoSyncService
     /// <summary>
     /// Moves the thumbnails the profile pointed at before this sync to the recycle bin (recoverable),
     /// once the profile points at the new ones: nothing replaced is left behind. Only a set inside the
-    /// tenant's photo library, named S/M/L, and not the set just written. Returns a note when it failed.
+    /// tenant's photo library, named S/M/L, and not the set just written.
     /// </summary>
-    private async Task<string?> RecyclePreviousAsync(UserCheck check, string folder, string prefix, SyncOptions options)
+    private async Task RecyclePreviousAsync(UserCheck check, string folder, string prefix, SyncOptions options, Cleanup cleanup)
     {
         var old = CurrentLocation(check);
-        if (old is not { FollowsNamingScheme: true } || old.FilePrefix.Length == 0 || !_library.IsInLibrary(old.FolderServerRelativeUrl)) return null;
-        if (old.FolderServerRelativeUrl.Equals(folder, StringComparison.OrdinalIgnoreCase) && old.FilePrefix.Equals(prefix, StringComparison.OrdinalIgnoreCase)) return null;
-        var failed = await RecycleAsync(old.SetPaths, options).ConfigureAwait(false);
-        return failed is null ? null : $"The previous thumbnails ('{old.MediumPath}' and its S/L) could not be recycled: {failed}";
+        if (old is not { FollowsNamingScheme: true } || old.FilePrefix.Length == 0 || !_library.IsInLibrary(old.FolderServerRelativeUrl)) return;
+        if (old.FolderServerRelativeUrl.Equals(folder, StringComparison.OrdinalIgnoreCase) && old.FilePrefix.Equals(prefix, StringComparison.OrdinalIgnoreCase)) return;
+        await RecycleAsync(old.SetPaths, options, cleanup, $"The previous thumbnails ('{old.MediumPath}' and its S/L) could not be recycled").ConfigureAwait(false);
+    }
+
+    /// <summary>What the clean-up of one user's write could not do: recorded in the result, counted in the summary, never thrown away.</summary>
+    internal sealed class Cleanup
+    {
+        public Failure? Failure { get; private set; }
+
+        public void Note(string what, ProfileSyncException ex) =>
+            Failure ??= Failure.Of(ErrorIds.CleanupFailed, $"{what}: {ex.Message}") with { Service = ex.Service, HttpStatus = ex.StatusCode, ServiceErrorCode = ex.ServiceErrorCode, Exception = ex };
     }
 
     /// <summary>
-    /// Moves files to the recycle bin, each tried even when one fails (the index follows); the first
-    /// failure's text, or null. Used for replaced sets, and best effort for the files of a write that
-    /// failed (a rerun overwrites those by name anyway).
+    /// Moves files to the recycle bin, each tried even when one fails (the index follows); failures go
+    /// into <paramref name="cleanup"/>. Used for replaced sets, and for the files of a write that failed.
     /// </summary>
-    internal async Task<string?> RecycleAsync(IEnumerable<string> paths, SyncOptions options)
+    internal async Task RecycleAsync(IEnumerable<string> paths, SyncOptions options, Cleanup cleanup, string what = "Files of the failed write could not be recycled")
     {
-        string? failed = null;
         foreach (var path in paths)
         {
             try
             {
-                await _sharePoint.RecycleFileAsync(path, CancellationToken.None).ConfigureAwait(false);
+                await _sharePoint.RecycleFileAsync(path, _stop.WriteToken).ConfigureAwait(false);
                 options.Index?.Removed(path);
             }
             catch (ProfileSyncException ex)
             {
-                failed ??= ex.Message;
+                cleanup.Note(what, ex);
             }
         }
-        return failed;
     }
 
     /// <summary>Puts PictureURL back after a later write failed; tried three times, since half a sync is the state to avoid.</summary>
-    private async Task<bool> RestorePictureUrlAsync(UserRef user, string? previous)
+    private async Task<bool> RestorePictureUrlAsync(UserRef user, string? previous, Cleanup cleanup)
     {
+        ProfileSyncException? last = null;
         for (var attempt = 0; attempt < 3; attempt++)
         {
             try
             {
-                await _sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureUrlProperty, previous ?? "", CancellationToken.None).ConfigureAwait(false);
+                await _sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureUrlProperty, previous ?? "", _stop.WriteToken).ConfigureAwait(false);
                 return true;
             }
-            catch (ProfileSyncException)
+            catch (ProfileSyncException ex)
             {
+                last = ex;
             }
         }
+        cleanup.Note("PictureURL could not be put back after a failed write; the profile may name the new thumbnails with the placeholder still shown", last!);
         return false;
     }
 
@@ -385,18 +421,15 @@ public sealed class PhotoSyncService
         return now.ToString(CultureInfo.InvariantCulture);
     }
 
-    private static UserCheck Failed(UserRef user, string errorId, string message, ExchangePhotoInfo? exchange, SharePointProfile? profile) =>
-        new(user, ErrorState(user, errorId, message, exchange, profile));
-
     /// <summary>The one way an Error state is built, with whatever was read before the failure.</summary>
-    public static PhotoSyncState ErrorState(UserRef user, string errorId, string message, ExchangePhotoInfo? exchange = null, SharePointProfile? profile = null) =>
+    public static PhotoSyncState ErrorState(UserRef user, Failure failure, ExchangePhotoInfo? exchange = null, SharePointProfile? profile = null) =>
         new()
         {
             UserPrincipalName = user.UserPrincipalName,
             DisplayName = profile?.DisplayName,
             State = PhotoState.Error,
-            Reason = message,
-            ErrorId = errorId,
+            Reason = failure.Message,
+            Failure = failure,
             ExchangePhotoETag = exchange?.ETag,
             ExchangePhotoWidth = exchange?.Width,
             ExchangePhotoHeight = exchange?.Height,

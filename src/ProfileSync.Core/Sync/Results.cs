@@ -1,3 +1,5 @@
+using ProfileSync.Core.Runs;
+
 namespace ProfileSync.Core.Sync;
 
 /// <summary>How a user's SharePoint photo stands against their Exchange photo.</summary>
@@ -34,7 +36,7 @@ public enum ComparisonMethod
 }
 
 /// <summary>The result of Get-PhotoSyncState for one user.</summary>
-public sealed class PhotoSyncState
+public sealed class PhotoSyncState : IUserOutcome
 {
     public string UserPrincipalName { get; init; } = "";
     /// <summary>The name SharePoint shows for the user, when the profile was read.</summary>
@@ -50,17 +52,23 @@ public sealed class PhotoSyncState
     /// <summary>Fingerprint distance (0 = identical, 255 = opposite) when fingerprints were compared.</summary>
     public double? Distance { get; init; }
     public ComparisonMethod ComparedBy { get; init; }
-    public string? ErrorId { get; init; }
+    /// <summary>Why the check failed, or why the user was not found: ErrorId, category, service answer, what to do.</summary>
+    public Failure? Failure { get; init; }
+    public string? ErrorId => Failure?.ErrorId;
     public DateTimeOffset CheckedAt { get; init; } = DateTimeOffset.UtcNow;
 
     /// <summary>True when a sync would write this user (Force aside).</summary>
     public bool NeedsSync => State is PhotoState.Different or PhotoState.MissingInSharePoint;
 
+    string IUserOutcome.Outcome => State.ToString();
+    bool IUserOutcome.Finished => State != PhotoState.Error;
+    Failure? IUserOutcome.CleanupFailure => null;
+
     public override string ToString() => $"{UserPrincipalName}: {State}";
 }
 
 /// <summary>The result of Sync-ProfilePhoto for one user.</summary>
-public sealed class PhotoSyncResult
+public sealed class PhotoSyncResult : IUserOutcome
 {
     public string UserPrincipalName { get; init; } = "";
     public SyncAction Action { get; init; }
@@ -68,10 +76,19 @@ public sealed class PhotoSyncResult
     /// <summary>PictureURL after the run (unchanged when nothing was written).</summary>
     public string? PictureUrl { get; init; }
     public string? Reason { get; init; }
-    public string? Error { get; init; }
-    public string? ErrorId { get; init; }
+    /// <summary>Why it failed (Action Failed): ErrorId, category, service answer, what to do.</summary>
+    public Failure? Failure { get; init; }
+    public string? Error => Failure?.Message;
+    public string? ErrorId => Failure?.ErrorId;
+    /// <summary>Files of this user ProfileSync could not recycle (the sync itself stands or failed on its own).</summary>
+    public Failure? CleanupFailure { get; init; }
     /// <summary>The state check this action was decided on.</summary>
     public PhotoSyncState? Check { get; init; }
+    /// <summary>Declined at the confirmation prompt: not a finished user for the journal.</summary>
+    internal bool Declined { get; init; }
+
+    string IUserOutcome.Outcome => Action.ToString();
+    bool IUserOutcome.Finished => Action is SyncAction.Updated || (Action is SyncAction.Skipped && !Declined);
 
     public override string ToString() => $"{UserPrincipalName}: {Action}";
 }
@@ -98,7 +115,7 @@ public enum SideOutcome
 }
 
 /// <summary>The result of Set-ProfilePhoto or Remove-ProfilePhoto for one user (one input row).</summary>
-public sealed class PhotoChangeResult
+public sealed class PhotoChangeResult : IUserOutcome
 {
     public string UserPrincipalName { get; init; } = "";
     /// <summary>Set or Remove.</summary>
@@ -115,7 +132,20 @@ public sealed class PhotoChangeResult
     /// <summary>PictureURL after the change.</summary>
     public string? PictureUrl { get; init; }
     public string? Reason { get; init; }
-    public string? ErrorId { get; init; }
+    /// <summary>Why a side failed: ErrorId, category, service answer, what to do.</summary>
+    public Failure? Failure { get; init; }
+    public string? ErrorId => Failure?.ErrorId;
+    /// <summary>Files ProfileSync wrote that could not be recycled.</summary>
+    public Failure? CleanupFailure { get; init; }
+
+    string IUserOutcome.Outcome => Action.ToString();
+    bool IUserOutcome.Finished => Action is ChangeAction.Updated or ChangeAction.Removed;
+
+    internal PhotoChangeResult WithCleanup(Failure cleanup) => new()
+    {
+        UserPrincipalName = UserPrincipalName, Operation = Operation, Action = Action, Exchange = Exchange, SharePoint = SharePoint, Source = Source,
+        PhotoSide = PhotoSide, PhotoBytes = PhotoBytes, PhotoSha256 = PhotoSha256, PictureUrl = PictureUrl, Reason = Reason, Failure = Failure, CleanupFailure = cleanup,
+    };
 
     public override string ToString() => $"{UserPrincipalName}: {Operation} {Action}";
 }

@@ -1,0 +1,355 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using ProfileSync.Core.Exchange;
+using ProfileSync.Core.Http;
+using ProfileSync.Core.Identity;
+using ProfileSync.Core.SharePoint;
+using ProfileSync.Core.Sync;
+
+namespace ProfileSync.Core.Runs;
+
+/// <summary>
+/// One run of a per-user command: everything that lives as long as the run and no longer. It admits
+/// users (once each, the journal's finished ones skipped), reads ahead (photo metadata asked for 20
+/// at a time), keeps at most ThrottleLimit users in flight on the thread pool, and hands each step
+/// back to the one consumer thread (the PowerShell pipeline thread), which is the only one that
+/// writes. It counts, journals and summarises outcomes, and stops: on a failure that meets every
+/// user, on Cancel (Ctrl+C) or on Dispose, it returns only when every user it started is finished
+/// (as it was or fully synced), waiting at most <see cref="RunSettings.StopGrace"/> for writes.
+/// The connection keeps only what outlives runs: endpoints, tokens, the HTTP pipeline, clients.
+/// </summary>
+/// <remarks>
+/// The methods that hand steps back are iterators: the caller handles each step (and may start the
+/// user's next piece of work with <see cref="Continue"/>) before the run takes the next one.
+/// </remarks>
+public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : class where TOutcome : class, IUserOutcome
+{
+    private const int LookAhead = 2 * GraphPhotoBatch.MaxBatchSize;
+    private static readonly TimeSpan HardStopWait = TimeSpan.FromSeconds(10);
+
+    private readonly ProfileSyncConnection _connection;
+    private readonly RunSettings _settings;
+    private readonly Func<UserRef, Exception, TOutcome> _unexpected;
+    private readonly BoundedWorkQueue<UserStep<TPending, TOutcome>> _queue;
+    private readonly CompactKeySet _seen = new();
+    private readonly Queue<(UserRef User, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>> Work)> _waiting = new();
+    private readonly List<UserRef> _notPrefetched = new();
+    private readonly ConcurrentQueue<RunMessage> _messages = new();
+    private readonly Dictionary<string, int> _outcomes = new(StringComparer.Ordinal);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly (long Graph, long SharePoint, long GraphThrottled, long SharePointThrottled) _countersAtStart;
+    private Task? _indexLoading;
+    private long _lastProgress = -1;
+    private int _done, _submitted, _cleanupFailed;
+    private long? _total;
+    private bool _writeAccessChecked, _stopped;
+
+    /// <param name="unexpected">What a worker's unexpected exception (or a cancellation) becomes, so the user still gets a result.</param>
+    public UserRun(ProfileSyncConnection connection, RunSettings settings, Func<UserRef, Exception, TOutcome> unexpected)
+    {
+        _connection = connection;
+        _settings = settings;
+        _unexpected = unexpected;
+        Services = new RunServices(connection);
+        Index = new LibraryIndex();
+        Options = settings.Options with { Index = Index };
+        var c = connection.Counters;
+        _countersAtStart = (c.GraphRequests, c.SharePointRequests, c.GraphThrottled, c.SharePointThrottled);
+        _queue = new BoundedWorkQueue<UserStep<TPending, TOutcome>>(settings.ThrottleLimit, CancellationToken.None);
+        if (settings.JournalPath is string path)
+        {
+            // Throws ProfileSyncException JournalRefused for a journal of another tenant, command or format.
+            Journal = RunJournal.Open(path, connection.Endpoints.TenantName, settings.Command);
+            if (Journal.Resumed > 0) Verbose($"Journal '{Journal.Path}': {Journal.Resumed} users already finished; they are not done again.");
+        }
+    }
+
+    public RunServices Services { get; }
+    public LibraryIndex Index { get; }
+    /// <summary>The command's options with this run's library index.</summary>
+    public SyncOptions Options { get; }
+    public RunJournal? Journal { get; }
+    /// <summary>Reads of this run stop when it is cancelled.</summary>
+    public CancellationToken Token => _queue.Token;
+    public int InFlight => _queue.InFlight;
+
+    /// <summary>Whether the user takes part: not twice in one run, not again when the journal has it finished.</summary>
+    public Admission Admit(UserRef user)
+    {
+        if (!_seen.Add(user.UserPrincipalName)) return Admission.Duplicate;
+        if (Journal?.IsFinished(user.UserPrincipalName) == true)
+        {
+            Count("AlreadyFinished");
+            return Admission.AlreadyFinished;
+        }
+        return Admission.Admitted;
+    }
+
+    /// <summary>Queues an admitted user's first piece of work, then starts what fits and hands back what is ready.</summary>
+    public IEnumerable<UserStep<TPending, TOutcome>> Enqueue(UserRef user, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>> work)
+    {
+        if (++_submitted == _settings.BulkThreshold) StartLibraryIndex();
+        _waiting.Enqueue((user, work));
+        if (_settings.PrefetchPhotoMetadata) _notPrefetched.Add(user);
+        if (_notPrefetched.Count >= GraphPhotoBatch.MaxBatchSize) PrefetchWaiting();
+        return StartWhatFits();
+    }
+
+    private IEnumerable<UserStep<TPending, TOutcome>> StartWhatFits()
+    {
+        // Start what fits; block only when the read-ahead is full.
+        while (_waiting.Count > 0 && (_queue.HasCapacity || _waiting.Count > LookAhead))
+        {
+            while (!_queue.HasCapacity)
+                foreach (var step in TakeOne()) yield return step;
+            StartNext();
+        }
+        foreach (var step in Pump()) yield return step;
+    }
+
+    /// <summary>For input that starts no user (a duplicate, a bad row, a journaled user): start what has room and hand back what is ready.</summary>
+    public IEnumerable<UserStep<TPending, TOutcome>> Pump()
+    {
+        while (_waiting.Count > 0 && _queue.HasCapacity) StartNext();
+        while (_queue.TryTake(out var ready))
+            foreach (var step in Checked(ready)) yield return step;
+    }
+
+    /// <summary>The end of the input: starts every waiting user and hands back every step until none is left.</summary>
+    public IEnumerable<UserStep<TPending, TOutcome>> Complete()
+    {
+        PrefetchWaiting();
+        while (_waiting.Count > 0)
+        {
+            while (!_queue.HasCapacity)
+                foreach (var step in TakeOne()) yield return step;
+            StartNext();
+        }
+        while (_queue.HasPending)
+            foreach (var step in TakeOne()) yield return step;
+        WaitForHelpers(_settings.StopGrace);
+    }
+
+    /// <summary>
+    /// Every mailbox user of the tenant, streamed page by page, each started as it comes. The library
+    /// listing is read first: a few requests instead of a thumbnail download per user.
+    /// </summary>
+    public IEnumerable<UserStep<TPending, TOutcome>> SubmitWholeTenant(Func<UserRef, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>>> workFor)
+    {
+        Wait(StartLibraryIndex());
+        if (Index.LoadError is string failed) Warn($"The photo library's file list could not be read; thumbnails are downloaded instead. {failed}");
+        Verbose($"Listing the tenant's mailbox users (Graph filter: {MailboxUserDirectory.Filter}).");
+        var directory = new MailboxUserDirectory(_connection.Pipeline, _connection.Endpoints);
+        var users = directory.ListAsync(Token).GetAsyncEnumerator(Token);
+        try
+        {
+            // The user list is the run's input: any failure to read it stops the run.
+            while (Wait(users.MoveNextAsync().AsTask(), anyFailureStops: true))
+            {
+                _total ??= directory.TotalCount;
+                var user = users.Current;
+                var steps = Admit(user) == Admission.Admitted ? Enqueue(user, workFor(user)) : Pump();
+                foreach (var step in steps) yield return step;
+            }
+        }
+        finally
+        {
+            users.DisposeAsync().AsTask().ContinueWith(static t => t.Exception, TaskScheduler.Default).Wait(HardStopWait);
+        }
+    }
+
+    /// <summary>Starts a user's next piece of work after its step was handled (a confirmed write); not once the run stops.</summary>
+    public bool Continue(UserRef user, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>> work)
+    {
+        if (_stopped || _queue.IsCancellationRequested || Services.Stop.Failure is not null) return false;
+        _queue.Start(work, ex => UserStep<TPending, TOutcome>.Done(_unexpected(user, ex)));
+        return true;
+    }
+
+    /// <summary>A result made on the pipeline thread (-WhatIf, a declined prompt, a bad row): counted, journaled when finished.</summary>
+    public TOutcome Conclude(TOutcome outcome)
+    {
+        _done++;
+        Count(outcome.Outcome);
+        if (outcome.CleanupFailure is not null) _cleanupFailed++;
+        if (outcome.Finished) Journal?.Finished(outcome.UserPrincipalName, outcome.Outcome);
+        return outcome;
+    }
+
+    /// <summary>Counts input that made no user (e.g. InvalidInput) in the summary.</summary>
+    public void Count(string outcome) => _outcomes[outcome] = _outcomes.GetValueOrDefault(outcome) + 1;
+
+    /// <summary>
+    /// Before the run's first SharePoint write: can this identity write other users' profiles? A
+    /// refusal that meets every user stops the run (RunStoppedException); an unanswered check only warns.
+    /// </summary>
+    public void EnsureWriteAccess()
+    {
+        if (_writeAccessChecked) return;
+        _writeAccessChecked = true;
+        try
+        {
+            Wait(_connection.SharePoint.CheckAdminAccessAsync(Token));
+        }
+        catch (ProfileSyncException ex) when (!ex.StopsRun)
+        {
+            Warn($"The SharePoint admin site could not be checked before writing; the run goes on. {ex.Message}");
+        }
+    }
+
+    /// <summary>Ctrl+C: cancels reads now; the pipeline thread then finishes the stop (<see cref="Stop"/>). Any thread.</summary>
+    public void Cancel() => _queue.Cancel();
+
+    /// <summary>
+    /// Stops the run: reads cancelled, users waiting dropped (as they were), writes that began
+    /// finished (cancelled only after the grace), outcomes of users that finished counted and
+    /// journaled. Returns the successful outcomes that came in meanwhile. Idempotent.
+    /// </summary>
+    public IReadOnlyList<TOutcome> Stop()
+    {
+        if (_stopped) return Array.Empty<TOutcome>();
+        _stopped = true;
+        _queue.Cancel();
+        _waiting.Clear();
+        if (!_queue.WaitIdle(_settings.StopGrace))
+        {
+            Services.Stop.EndWrites();
+            _queue.WaitIdle(HardStopWait);
+        }
+        WaitForHelpers(HardStopWait);
+        var finished = new List<TOutcome>();
+        while (_queue.TryTake(out var step))
+        {
+            if (step.Outcome is not { } outcome) continue;
+            Conclude(outcome);
+            if (outcome.Failure is null) finished.Add(outcome);
+        }
+        return finished;
+    }
+
+    public bool TryTakeMessage(out RunMessage message) => _messages.TryDequeue(out message);
+
+    /// <summary>Progress, at most every 250 ms; null when it is not yet time.</summary>
+    public RunProgress? ProgressDue()
+    {
+        var now = _clock.ElapsedMilliseconds;
+        if (_lastProgress >= 0 && now - _lastProgress < 250) return null;
+        _lastProgress = now;
+        return new RunProgress(_done, _total, _done / Math.Max(0.001, now / 1000.0));
+    }
+
+    public ProfileSyncRunSummary Summary()
+    {
+        var c = _connection.Counters;
+        return new ProfileSyncRunSummary
+        {
+            Command = _settings.Command,
+            Users = _done,
+            Outcomes = new Dictionary<string, int>(_outcomes),
+            CleanupFailed = _cleanupFailed,
+            GraphRequests = c.GraphRequests - _countersAtStart.Graph,
+            SharePointRequests = c.SharePointRequests - _countersAtStart.SharePoint,
+            GraphThrottled = c.GraphThrottled - _countersAtStart.GraphThrottled,
+            SharePointThrottled = c.SharePointThrottled - _countersAtStart.SharePointThrottled,
+            Elapsed = _clock.Elapsed,
+        };
+    }
+
+    /// <summary>Stops the run if it has not ended (a stop the caller did not see, an exception), then closes the journal.</summary>
+    public void Dispose()
+    {
+        Stop();
+        Journal?.Dispose();
+        _queue.Dispose();
+    }
+
+    /// <summary>
+    /// Takes the next step. When the run must stop (a failure that meets every user), the stop
+    /// happens here: the step is handed back unless it is that failure, then what finished
+    /// meanwhile, then RunStoppedException. A pending step of a stopping run is dropped: that user is as it was.
+    /// </summary>
+    private IEnumerable<UserStep<TPending, TOutcome>> TakeOne()
+    {
+        UserStep<TPending, TOutcome> taken;
+        try
+        {
+            taken = _queue.Take();
+        }
+        catch (OperationCanceledException)
+        {
+            Stop();
+            throw;
+        }
+        foreach (var step in Checked(taken)) yield return step;
+    }
+
+    private IEnumerable<UserStep<TPending, TOutcome>> Checked(UserStep<TPending, TOutcome> step)
+    {
+        if (step.Outcome is { } outcome) Conclude(outcome);
+        if (Services.Stop.Failure is not { } stop)
+        {
+            yield return step;
+            yield break;
+        }
+        if (step.Outcome is { Failure: null or { StopsRun: false } }) yield return step;
+        foreach (var finished in Stop()) yield return UserStep<TPending, TOutcome>.Done(finished);
+        throw new RunStoppedException(stop);
+    }
+
+    private void StartNext()
+    {
+        var (user, work) = _waiting.Dequeue();
+        // A user about to start whose batch has not gone out yet is asked for through the batcher as usual.
+        _notPrefetched.Remove(user);
+        _queue.Start(work, ex => UserStep<TPending, TOutcome>.Done(_unexpected(user, ex)));
+    }
+
+    private void PrefetchWaiting()
+    {
+        if (_notPrefetched.Count == 0) return;
+        Services.Metadata.Prefetch(_notPrefetched.ToList(), Token);
+        _notPrefetched.Clear();
+    }
+
+    private Task StartLibraryIndex()
+    {
+        Verbose($"Bulk run: reading the file list of '{_connection.Library.LibraryUrl}' once, so checks need no thumbnail downloads.");
+        return _indexLoading ??= Index.StartLoading(_connection.SharePoint, _connection.Library.LibraryUrl, Token);
+    }
+
+    /// <summary>Read-ahead batches and the library listing end with the run: no request of this run after it returns.</summary>
+    private void WaitForHelpers(TimeSpan timeout)
+    {
+        Services.Metadata.WaitIdle(timeout);
+        _indexLoading?.ContinueWith(static t => t.Exception, TaskScheduler.Default).Wait(timeout);
+    }
+
+    /// <summary>
+    /// Blocks the pipeline thread on the run's own work. A cancellation stops the run and goes on as
+    /// OperationCanceledException; a failure that meets every user (or any, where the run cannot go
+    /// on without the answer) stops it as RunStoppedException.
+    /// </summary>
+    private T Wait<T>(Task<T> task, bool anyFailureStops = false)
+    {
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            Stop();
+            throw;
+        }
+        catch (ProfileSyncException ex) when (ex.StopsRun || anyFailureStops)
+        {
+            Services.Stop.Note(ex.Failure with { StopsRun = true });
+            Stop();
+            throw new RunStoppedException(ex.Failure);
+        }
+    }
+
+    private void Wait(Task task) => Wait(task.ContinueWith(static t => { t.GetAwaiter().GetResult(); return true; }, TaskScheduler.Default));
+
+    private void Verbose(string text) => _messages.Enqueue(new RunMessage(RunMessageKind.Verbose, text));
+    private void Warn(string text) => _messages.Enqueue(new RunMessage(RunMessageKind.Warning, text));
+}
