@@ -54,7 +54,7 @@ public sealed class PhotoSyncState
     public DateTimeOffset CheckedAt { get; init; } = DateTimeOffset.UtcNow;
 
     /// <summary>True when a sync would write this user (Force aside).</summary>
-    public bool NeedsSync => State is PhotoState.Different or PhotoState.MissingInSharePoint;
+    public bool NeedsSync => PhotoStateRules.For(State).NeedsSync;
 
     public override string ToString() => $"{UserPrincipalName}: {State}";
 }
