@@ -103,7 +103,10 @@ public static class HtmlReport
 
     private static string Hash(string text) => "sha256-" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
-    private const string Style = """
+    // The .st-* colours come from PhotoStateRules, so every state, a new one too, has its class.
+    internal static readonly string Style = BaseStyle.Replace("/*states*/", string.Concat(PhotoStateRules.All.Select(r => $".st-{r.State}{{color:{r.ReportStyle}}}")));
+
+    private const string BaseStyle = """
 body{font-family:Segoe UI,system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em;margin:0 0 .2em}.meta{color:#555;margin:.2em 0}
 nav button,#pager button{margin:.2em .3em .2em 0;padding:.3em .7em;border:1px solid #bbb;border-radius:1em;background:#f7f7f7;cursor:pointer}
@@ -111,7 +114,7 @@ nav button.on{background:#0f6cbd;color:#fff;border-color:#0f6cbd}
 #search{width:22em;padding:.3em}
 table{border-collapse:collapse;margin-top:.5em;width:100%}td.user{min-width:16em;max-width:24em;overflow-wrap:break-word}td.reason{min-width:18em}.upn{color:#666;font-size:.85em}th,td{padding:.25em .6em;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:middle}
 td img{width:48px;height:48px;border-radius:50%;display:block}td.nophoto{color:#999;text-align:center}
-.st-InSync{color:#107c10}.st-Different{color:#c50f1f}.st-MissingInSharePoint{color:#bc4b09}.st-Error{color:#a4262c}.st-NotFound,.st-NoSourcePhoto{color:#666}
+/*states*/
 nav button.on span{color:#fff}
 """;
 

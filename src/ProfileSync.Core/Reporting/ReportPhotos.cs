@@ -23,15 +23,16 @@ public sealed class ReportPhotoFetcher(ProfileSyncConnection connection)
 
     public async Task<ReportPhotoPair> FetchAsync(ReportRow row, CancellationToken cancellationToken)
     {
-        if (row.State is PhotoState.NotFound || !UserRef.TryParse(row.UserPrincipalName, out var user, out _)) return new(null, null, null);
+        var rule = PhotoStateRules.For(row.State);
+        if (!(rule.FetchExchangePhoto || rule.FetchSharePointPhoto) || !UserRef.TryParse(row.UserPrincipalName, out var user, out _)) return new(null, null, null);
         var notes = new List<string>();
         // Photos held only in Entra ID can be any size and lack the 48x48 one: then the photo itself, once.
-        var exchange = row.State is PhotoState.NoSourcePhoto ? null : await Fetch("Exchange", notes, async () =>
+        var exchange = !rule.FetchExchangePhoto ? null : await Fetch("Exchange", notes, async () =>
             await connection.Exchange.GetPhotoBytesAsync(user!, cancellationToken, GraphSize).ConfigureAwait(false)
             ?? await connection.Exchange.GetPhotoBytesAsync(user!, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
 
         byte[]? sharePoint = null;
-        if (row.SharePointPictureUrl is { Length: > 0 } url)
+        if (rule.FetchSharePointPhoto && row.SharePointPictureUrl is { Length: > 0 } url)
         {
             var location = connection.Library.Locate(url);
             if (location is null) notes.Add("the SharePoint picture is outside the tenant and was not fetched");

@@ -58,7 +58,7 @@ public sealed class PhotoSyncState : IUserOutcome
     public DateTimeOffset CheckedAt { get; init; } = DateTimeOffset.UtcNow;
 
     /// <summary>True when a sync would write this user (Force aside).</summary>
-    public bool NeedsSync => State is PhotoState.Different or PhotoState.MissingInSharePoint;
+    public bool NeedsSync => PhotoStateRules.For(State).NeedsSync;
 
     string IUserOutcome.Outcome => State.ToString();
     bool IUserOutcome.Finished => State != PhotoState.Error;

@@ -16,8 +16,6 @@ public enum PhotoSyncReportFormat { Auto, Html, Csv }
 [OutputType(typeof(FileInfo))]
 public sealed class ExportPhotoSyncReportCommand : PSCmdlet, IDisposable
 {
-    private static readonly PhotoState[] AttentionOrder =
-        { PhotoState.Error, PhotoState.Different, PhotoState.MissingInSharePoint, PhotoState.NotFound, PhotoState.NoSourcePhoto, PhotoState.InSync };
     private readonly List<ReportRow> _rows = new();
     private readonly CancellationTokenSource _stop = new();
 
@@ -85,8 +83,8 @@ public sealed class ExportPhotoSyncReportCommand : PSCmdlet, IDisposable
                 "Choose another -Path, or leave out -NoClobber to replace it."));
         if (!ShouldProcess(path, $"Write the {format.ToString().ToUpperInvariant()} report of {_rows.Count} users")) return;
 
-        // What needs attention first: errors, then users SharePoint shows wrongly, then the rest; by UPN within.
-        var rows = _rows.OrderBy(r => Array.IndexOf(AttentionOrder, r.State)).ThenBy(r => r.UserPrincipalName, StringComparer.OrdinalIgnoreCase).ToList();
+        // What needs attention first (PhotoStateRules.AttentionOrder); by UPN within.
+        var rows = _rows.OrderBy(r => PhotoStateRules.For(r.State).AttentionOrder).ThenBy(r => r.UserPrincipalName, StringComparer.OrdinalIgnoreCase).ToList();
         var connection = Connection?.Connection ?? ProfileSyncSession.Current;
         ReportPhotoFetcher? fetcher = null;
         string? photoNote = null;
