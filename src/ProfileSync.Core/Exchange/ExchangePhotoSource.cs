@@ -1,5 +1,4 @@
 using Microsoft.Graph;
-using Microsoft.Graph.Models.ODataErrors;
 using Microsoft.Kiota.Abstractions;
 using Microsoft.Kiota.Abstractions.Authentication;
 using ProfileSync.Core.Http;
@@ -24,17 +23,12 @@ public sealed record ExchangePhotoInfo(
 }
 
 /// <summary>
-/// Downloads Exchange photos through the Microsoft Graph SDK, and owns the reading of Graph's photo
-/// answers for both this and the batch path: the several "no photo" shapes, the unknown user, failures.
+/// Downloads, sets and removes Exchange photos through the Microsoft Graph SDK, and turns Graph's photo
+/// answers into what they mean for one user, for both this and the batch path. Which error codes mean
+/// what is <see cref="GraphWireFormat"/>'s to say.
 /// </summary>
 public sealed class ExchangePhotoSource
 {
-    /// <summary>Error codes Graph uses for "this user has no photo" (facts doc, section 4). None is a failure.</summary>
-    internal static readonly HashSet<string> NoPhotoCodes = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "ImageNotFound", "ErrorItemNotFound", "ErrorEntityNotFound", "ConsumerPhotoIsNotSupported",
-    };
-
     private readonly GraphServiceClient _graph;
 
     public ExchangePhotoSource(ServiceHttpPipeline pipeline, ServiceEndpoints endpoints)
@@ -62,14 +56,17 @@ public sealed class ExchangePhotoSource
         }
         catch (ApiException error)
         {
-            var info = Classify(user, error, "downloading the photo");
-            return info.Status == ExchangePhotoStatus.Found ? throw Unexpected(user, error, "downloading the photo") : null;
+            var (status, code, message) = GraphWireFormat.ReadError(error);
+            // No photo, no mailbox or no user any more: nothing to download. Anything else is thrown.
+            _ = Classify(user, status, code, message, "downloading the photo", error);
+            return null;
         }
     }
 
     /// <summary>
     /// Replaces the user's Exchange photo (Graph PUT .../photo/$value, Content-Type image/jpeg, needs
     /// ProfilePhoto.ReadWrite.All). Exchange keeps it and makes its smaller sizes; the etag changes.
+    /// An unknown user throws <see cref="ErrorIds.UserNotFound"/>.
     /// </summary>
     public async Task SetPhotoAsync(UserRef user, byte[] jpeg, CancellationToken cancellationToken)
     {
@@ -81,11 +78,16 @@ public sealed class ExchangePhotoSource
         }
         catch (ApiException error)
         {
-            throw Unexpected(user, error.ResponseStatusCode, Code(error), (error as ODataError)?.Error?.Message, "setting the photo", error, ServiceFailure.Need.GraphPhotoWrite);
+            var (status, code, message) = GraphWireFormat.ReadError(error);
+            if (GraphWireFormat.MeansUnknownUser(status, code)) throw UnknownUser(user, status, code, "setting the photo", error);
+            throw Unexpected(user, status, code, message, "setting the photo", error, ServiceFailure.Need.GraphPhotoWrite);
         }
     }
 
-    /// <summary>Removes the user's Exchange photo (Graph DELETE .../photo/$value). False when there was none.</summary>
+    /// <summary>
+    /// Removes the user's Exchange photo (Graph DELETE .../photo/$value). False when there was none;
+    /// an unknown user throws <see cref="ErrorIds.UserNotFound"/>.
+    /// </summary>
     public async Task<bool> RemovePhotoAsync(UserRef user, CancellationToken cancellationToken)
     {
         try
@@ -93,35 +95,42 @@ public sealed class ExchangePhotoSource
             await _graph.Users[user.UserPrincipalName].Photo.Content.DeleteAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (ApiException error) when (NoPhotoCodes.Contains(Code(error)))
-        {
-            return false;
-        }
         catch (ApiException error)
         {
-            var info = Classify(user, error, "removing the photo");
-            if (info.Status == ExchangePhotoStatus.UserNotFound) throw new ProfileSyncException(ErrorIds.UserNotFound, FailureKind.NotFound, info.Reason ?? $"Graph knows no user '{user}'.");
-            throw Unexpected(user, error.ResponseStatusCode, Code(error), (error as ODataError)?.Error?.Message, "removing the photo", error, ServiceFailure.Need.GraphPhotoWrite);
+            var (status, code, message) = GraphWireFormat.ReadError(error);
+            switch (GraphWireFormat.Classify(status, code))
+            {
+                case GraphErrorMeaning.NoPhoto:
+                    return false;
+                case GraphErrorMeaning.UnknownUser:
+                    throw UnknownUser(user, status, code, "removing the photo", error);
+                default:
+                    throw Unexpected(user, status, code, message, "removing the photo", error, ServiceFailure.Need.GraphPhotoWrite);
+            }
         }
     }
 
-    private static ExchangePhotoInfo Classify(UserRef user, ApiException error, string doing) =>
-        Classify(user, error.ResponseStatusCode, Code(error), (error as ODataError)?.Error?.Message, doing, error);
-
-    private static ProfileSyncException Unexpected(UserRef user, ApiException error, string doing) =>
-        Unexpected(user, error.ResponseStatusCode, Code(error), (error as ODataError)?.Error?.Message, doing, error);
-
     /// <summary>Reads a Graph failure for one user: a "no photo" answer, an unknown user, or a failure (thrown).</summary>
-    internal static ExchangePhotoInfo Classify(UserRef user, int status, string code, string? message, string doing, Exception? inner = null)
-    {
-        if (NoPhotoCodes.Contains(code))
-            return ExchangePhotoInfo.None($"Exchange has no photo for this user ({code}).");
-        if (status == 404 && (code == "Request_ResourceNotFound" || code.Length == 0))
-            return ExchangePhotoInfo.NotFound($"Graph knows no user '{user}' (404 {code}). Check the UPN.");
-        if (status == 404 && code.Contains("MailboxNotEnabled", StringComparison.OrdinalIgnoreCase))
-            return ExchangePhotoInfo.None($"The user has no Exchange Online mailbox ({code}).");
-        throw Unexpected(user, status, code, message, doing, inner);
-    }
+    internal static ExchangePhotoInfo Classify(UserRef user, int status, string code, string? message, string doing, Exception? inner = null) =>
+        GraphWireFormat.Classify(status, code) switch
+        {
+            GraphErrorMeaning.NoPhoto => ExchangePhotoInfo.None($"Exchange has no photo for this user ({code})."),
+            GraphErrorMeaning.UnknownUser => ExchangePhotoInfo.NotFound(UnknownUserText(user, status, code)),
+            GraphErrorMeaning.NoMailbox => ExchangePhotoInfo.None($"The user has no Exchange Online mailbox ({code})."),
+            _ => throw Unexpected(user, status, code, message, doing, inner),
+        };
+
+    /// <summary>The failure for a user Graph does not know: ErrorId UserNotFound, with what to check.</summary>
+    internal static ProfileSyncException UnknownUser(UserRef user, int status, string code, string doing, Exception? inner = null) =>
+        new(ErrorIds.UserNotFound, FailureKind.NotFound, UnknownUserText(user, status, code, doing), inner)
+        {
+            StatusCode = status,
+            ServiceErrorCode = string.IsNullOrEmpty(code) ? null : code,
+            RecommendedAction = $"Check the user principal name '{user}': it must be the UPN of an existing user of this tenant (guests look like name_domain#EXT#@tenant.onmicrosoft.com).",
+        };
+
+    private static string UnknownUserText(UserRef user, int status, string code, string? doing = null) =>
+        $"Graph knows no user '{user}' ({status}{(string.IsNullOrEmpty(code) ? "" : " " + code)}){(doing is null ? "" : " while " + doing)}. Check the UPN.";
 
     internal static ProfileSyncException Unexpected(UserRef user, int status, string code, string? message, string doing, Exception? inner = null,
         ServiceFailure.Need need = ServiceFailure.Need.GraphPhotoRead) =>
@@ -135,6 +144,4 @@ public sealed class ExchangePhotoSource
             return ExchangePhotoInfo.None($"Graph reports a placeholder ({contentType ?? "no type"}, {width}x{height}, empty etag).");
         return new ExchangePhotoInfo(ExchangePhotoStatus.Found, etag, contentType, width, height);
     }
-
-    private static string Code(ApiException error) => (error as ODataError)?.Error?.Code ?? "";
 }

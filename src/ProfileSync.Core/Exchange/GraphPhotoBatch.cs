@@ -105,18 +105,9 @@ public sealed class GraphPhotoBatch
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            string code = "", message = body.Length > 200 ? body[..200] : body;
-            try
-            {
-                using var doc = JsonDocument.Parse(body);
-                if (doc.RootElement.TryGetProperty("error", out var e))
-                {
-                    code = e.TryGetProperty("code", out var c) ? c.GetString() ?? "" : "";
-                    message = e.TryGetProperty("message", out var m) ? m.GetString() ?? message : message;
-                }
-            }
-            catch (JsonException) { }
-            throw ExchangePhotoSource.Unexpected(users[indexes[0]], (int)response.StatusCode, code, message, $"sending a batch of {indexes.Count} photo requests (starting with this user)");
+            var (code, message) = GraphWireFormat.ReadError(body);
+            throw ExchangePhotoSource.Unexpected(users[indexes[0]], (int)response.StatusCode, code ?? "", message ?? (body.Length > 200 ? body[..200] : body),
+                $"sending a batch of {indexes.Count} photo requests (starting with this user)");
         }
         return ParseAnswers(body);
     }
@@ -140,11 +131,7 @@ public sealed class GraphPhotoBatch
             if (item.TryGetProperty("body", out var b) && b.ValueKind == JsonValueKind.Object)
             {
                 answer.Body = b.Clone();
-                if (b.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.Object)
-                {
-                    answer.ErrorCode = e.TryGetProperty("code", out var c) ? c.GetString() : null;
-                    answer.ErrorMessage = e.TryGetProperty("message", out var m) ? m.GetString() : null;
-                }
+                (answer.ErrorCode, answer.ErrorMessage) = GraphWireFormat.ReadError(b);
             }
             answers[id] = answer;
         }

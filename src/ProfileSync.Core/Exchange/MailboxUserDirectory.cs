@@ -65,7 +65,7 @@ public sealed class MailboxUserDirectory
 
     private static ProfileSyncException Failure(ApiException ex)
     {
-        var error = (ex as Microsoft.Graph.Models.ODataErrors.ODataError)?.Error;
-        return ServiceFailure.From(ServiceKind.Graph, ex.ResponseStatusCode, error?.Code, error?.Message, "listing the tenant's mailbox users", ServiceFailure.Need.GraphUserList, ex);
+        var (status, code, message) = GraphWireFormat.ReadError(ex);
+        return ServiceFailure.From(ServiceKind.Graph, status, code.Length == 0 ? null : code, message, "listing the tenant's mailbox users", ServiceFailure.Need.GraphUserList, ex);
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace ProfileSync.Core.Identity;
@@ -119,6 +118,4 @@ public static class UrlText
         string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase)
         && string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase)
         && a.Port == b.Port;
-
-    internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -59,9 +59,6 @@ public sealed class UserPhotoLibrary
         return token.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f') ? token : null;
     }
 
-    /// <summary>The base of a prefix: the part before the token, or the whole prefix when it has none.</summary>
-    internal static string BaseOf(string prefix) => TokenOf(prefix) is null ? prefix : prefix[..prefix.LastIndexOf('_')];
-
     /// <summary>Verbose text on how the folder was found, for the cmdlets to show.</summary>
     public string? DiscoveryNote { get; private set; }
 
