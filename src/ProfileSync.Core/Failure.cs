@@ -28,6 +28,14 @@ public sealed record Failure
         return new Failure { ErrorId = errorId, Kind = entry.Kind, Message = message, RecommendedAction = action ?? entry.RecommendedAction };
     }
 
+    /// <summary>What a worker's unexpected exception (or a stop before the user began) becomes: a failure still, never a lost user.</summary>
+    public static Failure FromUnexpected(Exception ex, string errorId, string whenStopped) => ex switch
+    {
+        ProfileSyncException known => known.Failure,
+        OperationCanceledException => Of(errorId, whenStopped) with { Exception = ex },
+        _ => Of(errorId, $"{ex.GetType().Name}: {ex.Message}") with { Exception = ex },
+    };
+
     /// <summary>The same failure with another message (a user's name put in front, a note added).</summary>
     public Failure WithMessage(string message) => this with { Message = message };
 

@@ -57,7 +57,7 @@ public class EmulatorServiceTests
         var expected = DemoStates.ToDictionary(r => (string)r[0], r => (PhotoState)r[1]);
         foreach (var (upn, state) in expected)
         {
-            var check = await connection.Photos.CheckAsync(UserRef.Parse(upn), Options, CancellationToken.None);
+            var check = await connection.CreateRunServices().Photos.CheckAsync(UserRef.Parse(upn), Options, CancellationToken.None);
             Assert.True(state == check.State.State, $"{upn}: expected {state}, got {check.State.State} ({check.State.Reason})");
             if (state == PhotoState.NotFound) Assert.NotNull(check.State.ErrorId);
             if (state == PhotoState.Error) Assert.Equal(ErrorIds.PhotoUnreadable, check.State.ErrorId);
@@ -66,8 +66,8 @@ public class EmulatorServiceTests
 
         foreach (var upn in expected.Keys)
         {
-            var check = await connection.Photos.CheckAsync(UserRef.Parse(upn), Options, CancellationToken.None);
-            var result = await connection.Photos.SyncAsync(check, Options, CancellationToken.None);
+            var check = await connection.CreateRunServices().Photos.CheckAsync(UserRef.Parse(upn), Options, CancellationToken.None);
+            var result = await connection.CreateRunServices().Photos.SyncAsync(check, Options, CancellationToken.None);
             var wanted = expected[upn] switch
             {
                 PhotoState.Different or PhotoState.MissingInSharePoint => SyncAction.Updated,
@@ -80,11 +80,11 @@ public class EmulatorServiceTests
         emulator.State.ClearLog();
         foreach (var (upn, state) in expected)
         {
-            var check = await connection.Photos.CheckAsync(UserRef.Parse(upn), Options, CancellationToken.None);
+            var check = await connection.CreateRunServices().Photos.CheckAsync(UserRef.Parse(upn), Options, CancellationToken.None);
             var after = state is PhotoState.Different or PhotoState.MissingInSharePoint ? PhotoState.InSync : state;
             Assert.True(after == check.State.State, $"{upn} after sync: expected {after}, got {check.State.State} ({check.State.Reason})");
             if (state is PhotoState.Different or PhotoState.MissingInSharePoint) Assert.Equal(ComparisonMethod.Stamp, check.State.ComparedBy);
-            var result = await connection.Photos.SyncAsync(check, Options, CancellationToken.None);
+            var result = await connection.CreateRunServices().Photos.SyncAsync(check, Options, CancellationToken.None);
             Assert.NotEqual(SyncAction.Updated, result.Action);
         }
         Assert.DoesNotContain(emulator.State.RequestLog, e => e.IsWrite);
@@ -102,7 +102,7 @@ public class EmulatorServiceTests
         var before = new Dictionary<string, string>(emulated.Profile!);
         emulator.State.ClearLog();
 
-        var result = await connection.Photos.SyncAsync(await connection.Photos.CheckAsync(user, Options, CancellationToken.None), Options, CancellationToken.None);
+        var result = await connection.CreateRunServices().Photos.SyncAsync(await connection.CreateRunServices().Photos.CheckAsync(user, Options, CancellationToken.None), Options, CancellationToken.None);
 
         Assert.Equal(SyncAction.Updated, result.Action);
         var writes = emulator.State.RequestLog.Where(e => e.IsWrite).ToList();
@@ -137,12 +137,12 @@ public class EmulatorServiceTests
         await using var emulator = await Emulator.StartAsync(scenario);
         using var connection = Connect(emulator);
         var user = UserRef.Parse("jürgen@contoso.com");
-        var result = await connection.Photos.SyncAsync(await connection.Photos.CheckAsync(user, Options, CancellationToken.None), Options, CancellationToken.None);
+        var result = await connection.CreateRunServices().Photos.SyncAsync(await connection.CreateRunServices().Photos.CheckAsync(user, Options, CancellationToken.None), Options, CancellationToken.None);
         Assert.Equal(SyncAction.Updated, result.Action);
         var id = emulator.State.FindByKey(user.UserPrincipalName)!.Id;
         Assert.Matches($"/User%20Photos/Profilbilder/{id}_[0-9a-f]{{12}}_MThumb\\.jpg$", result.PictureUrl);
         Assert.Contains("Profilbilder", connection.Library.DiscoveryNote);
-        Assert.Equal(PhotoState.InSync, (await connection.Photos.CheckAsync(user, Options, CancellationToken.None)).State.State);
+        Assert.Equal(PhotoState.InSync, (await connection.CreateRunServices().Photos.CheckAsync(user, Options, CancellationToken.None)).State.State);
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public class EmulatorServiceTests
         using var connection = Connect(emulator);
         var options = new SyncOptions { Sizes = new Imaging.ThumbnailSizes(64, 96, 300) };
         var user = UserRef.Parse("jürgen@contoso.com");
-        var result = await connection.Photos.SyncAsync(await connection.Photos.CheckAsync(user, options, CancellationToken.None), options, CancellationToken.None);
+        var result = await connection.CreateRunServices().Photos.SyncAsync(await connection.CreateRunServices().Photos.CheckAsync(user, options, CancellationToken.None), options, CancellationToken.None);
         var large = emulator.State.ReadFile(Uri.UnescapeDataString(new Uri(result.PictureUrl!).AbsolutePath).Replace("_MThumb", "_LThumb"))!;
         using var bitmap = SkiaSharp.SKBitmap.Decode(large);
         Assert.Equal(300, bitmap.Width);
@@ -185,7 +185,7 @@ public class EmulatorServiceTests
         var scenario = Scenario.Parse($$"""{ "missingProfileAnswer": "{{answer}}", "users": [ { "upn": "np@contoso.com", "photo": { "seed": 1 }, "sharePoint": "no-profile" } ] }""");
         await using var emulator = await Emulator.StartAsync(scenario);
         using var connection = Connect(emulator);
-        var check = await connection.Photos.CheckAsync(UserRef.Parse("np@contoso.com"), Options, CancellationToken.None);
+        var check = await connection.CreateRunServices().Photos.CheckAsync(UserRef.Parse("np@contoso.com"), Options, CancellationToken.None);
         Assert.Equal((PhotoState.NotFound, ErrorIds.SharePointProfileNotFound), (check.State.State, check.State.ErrorId));
     }
 
@@ -195,7 +195,7 @@ public class EmulatorServiceTests
         await using var emulator = await Emulator.StartAsync(Scenario.Load(DemoScenario));
         using var connection = new ProfileSyncConnection(new ServiceEndpoints("contoso", emulator.GraphUrl, emulator.MySiteUrl, emulator.AdminUrl),
             new PreAcquiredTokenSource(Secure(emulator.SharePointToken)), new PreAcquiredTokenSource(Secure(emulator.SharePointToken)), "AccessToken");
-        var check = await connection.Photos.CheckAsync(UserRef.Parse("adele.vance@contoso.com"), Options, CancellationToken.None);
+        var check = await connection.CreateRunServices().Photos.CheckAsync(UserRef.Parse("adele.vance@contoso.com"), Options, CancellationToken.None);
         Assert.Equal((PhotoState.Error, ErrorIds.AuthenticationFailed), (check.State.State, check.State.ErrorId));
         var entry = Assert.Single(emulator.State.RequestLog);
         Assert.True(entry.CarriedOtherServiceToken);

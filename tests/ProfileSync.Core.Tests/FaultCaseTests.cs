@@ -46,8 +46,8 @@ public class FaultCaseTests
             RequestTimeout = TimeSpan.FromMilliseconds(500),
         };
         using var connection = EmulatorServiceTests.Connect(emulator, options: options);
-        var check = await connection.Photos.CheckAsync(UserRef.Parse("adele@contoso.com"), new SyncOptions(), CancellationToken.None);
-        var result = await connection.Photos.SyncAsync(check, new SyncOptions(), CancellationToken.None);
+        var check = await connection.CreateRunServices().Photos.CheckAsync(UserRef.Parse("adele@contoso.com"), new SyncOptions(), CancellationToken.None);
+        var result = await connection.CreateRunServices().Photos.SyncAsync(check, new SyncOptions(), CancellationToken.None);
 
         Assert.True(expected == result.Action, $"{kind}: expected {expected}, got {result.Action} ({result.ErrorId}: {result.Error ?? result.Reason})");
         Assert.Equal(errorId, result.ErrorId);

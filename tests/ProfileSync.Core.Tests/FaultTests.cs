@@ -78,7 +78,7 @@ public partial class FaultTests
         using (var clean = EmulatorServiceTests.Connect(emulator))
         {
             await SyncAllAsync(clean, people);
-            var states = await Task.WhenAll(people.Select(u => clean.Photos.CheckAsync(u, new SyncOptions(), CancellationToken.None)));
+            var states = await Task.WhenAll(people.Select(u => clean.CreateRunServices().Photos.CheckAsync(u, new SyncOptions(), CancellationToken.None)));
             foreach (var check in states)
             {
                 var user = emulator.State.FindByKey(check.User.UserPrincipalName)!;
@@ -122,8 +122,8 @@ public partial class FaultTests
             await gate.WaitAsync();
             try
             {
-                var check = await connection.Photos.CheckAsync(user, options, CancellationToken.None);
-                return await connection.Photos.SyncAsync(check, options, CancellationToken.None);
+                var check = await connection.CreateRunServices().Photos.CheckAsync(user, options, CancellationToken.None);
+                return await connection.CreateRunServices().Photos.SyncAsync(check, options, CancellationToken.None);
             }
             finally
             {

@@ -69,11 +69,12 @@ public class GraphWireFormatTests
 
         // Through the Set/Remove service, as Set-ProfilePhoto and Remove-ProfilePhoto drive it.
         var options = new SyncOptions();
-        var setResult = await connection.Changes.SetAsync(user, Photo(), "teal.png", sharePointOnly: false, options, CancellationToken.None);
+        var run = connection.CreateRunServices();
+        var setResult = await run.Changes.SetAsync(user, Photo(), "teal.png", sharePointOnly: false, options, CancellationToken.None);
         Assert.Equal((ChangeAction.Failed, SideOutcome.NotFound, ErrorIds.UserNotFound), (setResult.Action, setResult.Exchange, setResult.ErrorId));
-        var removeResult = await connection.Changes.RemoveAsync(user, exchangeOnly: false, sharePointOnly: false, options, CancellationToken.None);
+        var removeResult = await run.Changes.RemoveAsync(user, exchangeOnly: false, sharePointOnly: false, options, CancellationToken.None);
         Assert.Equal((ChangeAction.Failed, SideOutcome.NotFound, ErrorIds.UserNotFound), (removeResult.Action, removeResult.Exchange, removeResult.ErrorId));
-        Assert.Null(connection.Photos.StopFailure);
+        Assert.Null(run.Photos.StopFailure);
 
         Assert.DoesNotContain(emulator.State.RequestLog, e => e.IsWrite && e.Service != "graph");
         Assert.Empty(emulator.State.FindByKey("adele@contoso.com")!.PhotoWrites);

@@ -97,11 +97,11 @@ public class HostilePhotoTests
         foreach (var c in Cases)
         {
             var user = UserRef.Parse(c.Name + "@contoso.com");
-            var check = await connection.Photos.CheckAsync(user, options, CancellationToken.None);
+            var check = await connection.CreateRunServices().Photos.CheckAsync(user, options, CancellationToken.None);
             Assert.True(c.State == check.State.State, $"{c.Name}: expected {c.State}, got {check.State.State} ({check.State.Reason})");
             Assert.Equal(c.ErrorId, check.State.ErrorId);
             if (c.ErrorId is not null) Assert.Contains("Exchange", check.State.Reason ?? "");
-            var result = await connection.Photos.SyncAsync(check, options, CancellationToken.None);
+            var result = await connection.CreateRunServices().Photos.SyncAsync(check, options, CancellationToken.None);
             Assert.True(c.Action == result.Action, $"{c.Name}: expected {c.Action}, got {result.Action} ({result.Error})");
             if (c.Action == SyncAction.Failed) Assert.Equal(c.ErrorId, result.ErrorId);
         }
@@ -116,7 +116,7 @@ public class HostilePhotoTests
         // The readable ones are InSync now, and their large thumbnail is an upright square of the photo.
         foreach (var c in Cases.Where(c => c.Action == SyncAction.Updated))
         {
-            var check = await connection.Photos.CheckAsync(UserRef.Parse(c.Name + "@contoso.com"), options, CancellationToken.None);
+            var check = await connection.CreateRunServices().Photos.CheckAsync(UserRef.Parse(c.Name + "@contoso.com"), options, CancellationToken.None);
             Assert.True(check.State.State == PhotoState.InSync, $"{c.Name}: {check.State.State} ({check.State.Reason})");
             var pictureUrl = new Uri(emulator.State.FindByKey(c.Name + "@contoso.com")!.Profile!["PictureURL"]);
             var large = emulator.State.ReadFile(Uri.UnescapeDataString(pictureUrl.AbsolutePath).Replace("_MThumb.jpg", "_LThumb.jpg"))!;
@@ -136,9 +136,9 @@ public class HostilePhotoTests
         await using var emulator = await Emulator.StartAsync(Scenario.Parse("""{ "tenant": "contoso", "users": [ { "upn": "junk@contoso.com", "photo": { "seed": 1 }, "sharePoint": "none" } ] }"""));
         emulator.State.FindByKey("junk@contoso.com")!.Photo = "GIF89a but not really"u8.ToArray();
         using var connection = EmulatorServiceTests.Connect(emulator);
-        var check = await connection.Photos.CheckAsync(UserRef.Parse("junk@contoso.com"), new SyncOptions(), CancellationToken.None);
+        var check = await connection.CreateRunServices().Photos.CheckAsync(UserRef.Parse("junk@contoso.com"), new SyncOptions(), CancellationToken.None);
         Assert.Equal(PhotoState.MissingInSharePoint, check.State.State);
-        var result = await connection.Photos.SyncAsync(check, new SyncOptions(), CancellationToken.None);
+        var result = await connection.CreateRunServices().Photos.SyncAsync(check, new SyncOptions(), CancellationToken.None);
         Assert.Equal(SyncAction.Failed, result.Action);
         Assert.Equal(ErrorIds.PhotoUnreadable, result.ErrorId);
         Assert.DoesNotContain(emulator.State.RequestLog, e => e.IsWrite);

@@ -15,12 +15,12 @@ public class MidRunTests
         await using var emulator = await Emulator.StartAsync(Scenario.Load(EmulatorServiceTests.DemoScenario));
         using var connection = EmulatorServiceTests.Connect(emulator);
         var user = UserRef.Parse("o'neil@contoso.com");
-        var check = await connection.Photos.CheckAsync(user, new SyncOptions(), CancellationToken.None);
+        var check = await connection.CreateRunServices().Photos.CheckAsync(user, new SyncOptions(), CancellationToken.None);
         Assert.Equal(PhotoState.Different, check.State.State);
         var filesBefore = emulator.State.FilePaths().ToHashSet();
 
         Assert.True(emulator.State.RemoveUser("o'neil@contoso.com"));
-        var result = await connection.Photos.SyncAsync(check, new SyncOptions(), CancellationToken.None);
+        var result = await connection.CreateRunServices().Photos.SyncAsync(check, new SyncOptions(), CancellationToken.None);
 
         Assert.Equal(SyncAction.Failed, result.Action);
         Assert.Equal(ErrorIds.SharePointProfileNotFound, result.ErrorId);
@@ -57,18 +57,19 @@ public class MidRunTests
             new CredentialTokenSource(credential, endpoints.GraphScope, "test"), new CredentialTokenSource(credential, endpoints.SharePointScope, "test"), "ManagedIdentity");
         var users = new[] { "adele.vance@contoso.com", "o'neil@contoso.com", "jürgen@contoso.com", "megan.bowen@contoso.com" }.Select(UserRef.Parse).ToList();
 
-        var first = await connection.Photos.CheckAsync(users[0], new SyncOptions(), CancellationToken.None);
+        var run = connection.CreateRunServices();
+        var first = await run.Photos.CheckAsync(users[0], new SyncOptions(), CancellationToken.None);
         Assert.Equal(PhotoState.InSync, first.State.State);
         Assert.Equal(2, credential.Requests);
         emulator.Identity.RevokeAll();
         foreach (var user in users.Skip(1))
         {
-            var check = await connection.Photos.CheckAsync(user, new SyncOptions(), CancellationToken.None);
-            var result = await connection.Photos.SyncAsync(check, new SyncOptions(), CancellationToken.None);
+            var check = await run.Photos.CheckAsync(user, new SyncOptions(), CancellationToken.None);
+            var result = await run.Photos.SyncAsync(check, new SyncOptions(), CancellationToken.None);
             Assert.True(result.Action is SyncAction.Updated or SyncAction.Skipped, $"{user}: {result.Action} {result.Error}");
         }
         Assert.Equal(4, credential.Requests); // one renewal per service after the revocation
-        Assert.Null(connection.Photos.StopFailure);
+        Assert.Null(run.Photos.StopFailure);
     }
 
     [Fact]
@@ -82,13 +83,15 @@ public class MidRunTests
         var sharePoint = (await credential.GetTokenAsync(new TokenRequestContext(new[] { endpoints.SharePointScope }), default)).Token;
         using var connection = new ProfileSyncConnection(endpoints, new PreAcquiredTokenSource(EmulatorServiceTests.Secure(graph)),
             new PreAcquiredTokenSource(EmulatorServiceTests.Secure(sharePoint)), "AccessToken");
-        Assert.Equal(PhotoState.InSync, (await connection.Photos.CheckAsync(UserRef.Parse("adele.vance@contoso.com"), new SyncOptions(), CancellationToken.None)).State.State);
+        var run = connection.CreateRunServices();
+        Assert.Equal(PhotoState.InSync, (await run.Photos.CheckAsync(UserRef.Parse("adele.vance@contoso.com"), new SyncOptions(), CancellationToken.None)).State.State);
 
         emulator.Identity.RevokeAll();
-        var check = await connection.Photos.CheckAsync(UserRef.Parse("o'neil@contoso.com"), new SyncOptions(), CancellationToken.None);
+        var check = await run.Photos.CheckAsync(UserRef.Parse("o'neil@contoso.com"), new SyncOptions(), CancellationToken.None);
         Assert.Equal((PhotoState.Error, ErrorIds.AuthenticationFailed), (check.State.State, check.State.ErrorId));
-        Assert.NotNull(connection.Photos.StopFailure);
-        Assert.True(connection.Photos.StopFailure!.StopsRun);
+        Assert.NotNull(run.Photos.StopFailure);
+        Assert.True(run.Photos.StopFailure!.StopsRun);
+        Assert.Equal(401, run.Photos.StopFailure.HttpStatus);
         Assert.DoesNotContain(graph, check.State.Reason);
     }
 }

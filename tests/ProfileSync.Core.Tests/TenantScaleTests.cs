@@ -27,14 +27,14 @@ public class TenantScaleTests
         using var connection = EmulatorServiceTests.Connect(emulator);
         var users = Enumerable.Range(1, 300).Select(i => UserRef.Parse($"u{i:000}@contoso.com")).ToList();
         var syncOptions = new SyncOptions { Force = true };
-        var synced = await RunAll(users, 40, async u => await connection.Photos.SyncAsync(await connection.Photos.CheckAsync(u, syncOptions, CancellationToken.None), syncOptions, CancellationToken.None));
+        var synced = await RunAll(users, 40, async u => await connection.CreateRunServices().Photos.SyncAsync(await connection.CreateRunServices().Photos.CheckAsync(u, syncOptions, CancellationToken.None), syncOptions, CancellationToken.None));
         Assert.All(synced, r => Assert.Equal(SyncAction.Updated, r.Action));
 
         emulator.State.ClearLog();
         var index = new LibraryIndex();
         var options = new SyncOptions { Index = index };
         await index.StartLoading(connection.SharePoint, connection.Library.LibraryUrl, CancellationToken.None);
-        var states = await RunAll(users, 40, async u => (await connection.Photos.CheckAsync(u, options, CancellationToken.None)).State);
+        var states = await RunAll(users, 40, async u => (await connection.CreateRunServices().Photos.CheckAsync(u, options, CancellationToken.None)).State);
 
         Assert.All(states, s => Assert.Equal((PhotoState.InSync, ComparisonMethod.Name), (s.State, s.ComparedBy)));
         var log = emulator.State.RequestLog;
@@ -51,23 +51,23 @@ public class TenantScaleTests
         await using var emulator = await Emulator.StartAsync(scenario);
         using var connection = EmulatorServiceTests.Connect(emulator);
         var user = UserRef.Parse("hr.import@contoso.com");
-        var first = await connection.Photos.SyncAsync(await connection.Photos.CheckAsync(user, new SyncOptions(), CancellationToken.None), new SyncOptions(), CancellationToken.None);
+        var first = await connection.CreateRunServices().Photos.SyncAsync(await connection.CreateRunServices().Photos.CheckAsync(user, new SyncOptions(), CancellationToken.None), new SyncOptions(), CancellationToken.None);
 
         var emulated = emulator.State.FindByKey(user.UserPrincipalName)!;
         emulated.Photo = PhotoFactory.Portrait(new PhotoSpec { Seed = 77 });
         var index = new LibraryIndex();
         var options = new SyncOptions { Index = index };
         await index.StartLoading(connection.SharePoint, connection.Library.LibraryUrl, CancellationToken.None);
-        var check = await connection.Photos.CheckAsync(user, options, CancellationToken.None);
+        var check = await connection.CreateRunServices().Photos.CheckAsync(user, options, CancellationToken.None);
         Assert.Equal((PhotoState.Different, ComparisonMethod.Fingerprint), (check.State.State, check.State.ComparedBy));
 
-        var second = await connection.Photos.SyncAsync(check, options, CancellationToken.None);
+        var second = await connection.CreateRunServices().Photos.SyncAsync(check, options, CancellationToken.None);
         Assert.Equal(SyncAction.Updated, second.Action);
         Assert.NotEqual(first.PictureUrl, second.PictureUrl);
         var files = emulator.State.Files().Select(f => f.Path).ToList();
         Assert.Equal(3, files.Count);
         Assert.All(files, f => Assert.Contains(emulated.Id + "_" + UserPhotoLibrary.PhotoToken(user, emulated.PhotoETag!), f));
-        Assert.Equal((PhotoState.InSync, ComparisonMethod.Name), ((await connection.Photos.CheckAsync(user, options, CancellationToken.None)).State.State, (await connection.Photos.CheckAsync(user, options, CancellationToken.None)).State.ComparedBy));
+        Assert.Equal((PhotoState.InSync, ComparisonMethod.Name), ((await connection.CreateRunServices().Photos.CheckAsync(user, options, CancellationToken.None)).State.State, (await connection.CreateRunServices().Photos.CheckAsync(user, options, CancellationToken.None)).State.ComparedBy));
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class PhotoSyncState : IUserOutcome
     public bool NeedsSync => PhotoStateRules.For(State).NeedsSync;
 
     string IUserOutcome.Outcome => State.ToString();
-    bool IUserOutcome.Finished => State != PhotoState.Error;
+    bool IUserOutcome.Finished => PhotoStateRules.For(State).Journaled;
     Failure? IUserOutcome.CleanupFailure => null;
 
     public override string ToString() => $"{UserPrincipalName}: {State}";
@@ -92,6 +92,9 @@ public sealed class PhotoSyncResult : IUserOutcome
 
     public override string ToString() => $"{UserPrincipalName}: {Action}";
 }
+
+/// <summary>A row's photo, read and prepared on a worker, that Set-ProfilePhoto asks to write on the pipeline thread.</summary>
+public sealed record PhotoToSet(Identity.UserRef User, string Source, Imaging.PreparedPhoto Photo);
 
 /// <summary>What Set-ProfilePhoto or Remove-ProfilePhoto did for a user, overall.</summary>
 public enum ChangeAction { Updated, Removed, WouldUpdate, WouldRemove, Skipped, Failed }

@@ -133,7 +133,7 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
         }
         catch (ProfileSyncException ex)
         {
-            ThrowTerminatingError(ErrorRecords.From(ex, TenantName));
+            ThrowTerminatingError(ErrorRecords.From(ex.Failure, TenantName));
             return;
         }
 
@@ -152,7 +152,7 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
         {
             connection.Dispose();
             ThrowTerminatingError(failure is ProfileSyncException p
-                ? ErrorRecords.From(p, TenantName)
+                ? ErrorRecords.From(p.Failure, TenantName)
                 : ErrorRecords.For(ErrorIds.SignInFailed, $"Sign-in failed: {failure.Message}", TenantName, "Check the tenant, the app's client id and its permissions (README, 'Sign-in')."));
             return;
         }

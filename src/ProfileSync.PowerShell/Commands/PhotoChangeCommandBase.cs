@@ -1,4 +1,3 @@
-using System.Management.Automation;
 using ProfileSync.Core;
 using ProfileSync.Core.Identity;
 using ProfileSync.Core.Sync;
@@ -6,7 +5,7 @@ using ProfileSync.Core.Sync;
 namespace ProfileSync.PowerShell.Commands;
 
 /// <summary>What Set-ProfilePhoto and Remove-ProfilePhoto share: their results and how they are written.</summary>
-public abstract class PhotoChangeCommandBase : UserPipelineCommandBase
+public abstract class PhotoChangeCommandBase<TPending> : UserPipelineCommandBase<TPending, PhotoChangeResult> where TPending : class
 {
     /// <summary>"Set" or "Remove", as results name it.</summary>
     protected abstract string Operation { get; }
@@ -14,22 +13,18 @@ public abstract class PhotoChangeCommandBase : UserPipelineCommandBase
     // These commands change the photo whose etag a prefetch would read.
     protected override bool PrefetchPhotoMetadata => false;
 
-    protected override object Unexpected(UserRef user, Exception ex) =>
-        PhotoChangeService.Failure(user, Operation, null, ex is OperationCanceledException ? "The run was stopped before this user." : $"{ex.GetType().Name}: {ex.Message}",
-            ex is ProfileSyncException p ? p.ErrorId : ErrorIds.SyncFailed);
+    protected override PhotoChangeResult Unexpected(UserRef user, Exception ex) =>
+        PhotoChangeService.Failed(user, Operation, null, Failure.FromUnexpected(ex, ErrorIds.SyncFailed, "The run was stopped before this user."));
 
-    /// <summary>A user's result, on the pipeline thread: the object, its error if it failed, and the journal once done.</summary>
-    protected void WriteChange(PhotoChangeResult outcome)
+    /// <summary>A user's result, on the pipeline thread: the object, its error if it failed (with that error's own action).</summary>
+    protected override void WriteOutcome(PhotoChangeResult outcome)
     {
         WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} (Exchange {outcome.Exchange}, SharePoint {outcome.SharePoint}). {outcome.Reason}");
         WriteObject(outcome);
-        Finished(outcome.UserPrincipalName, outcome.Action.ToString(), final: outcome.Action is ChangeAction.Updated or ChangeAction.Removed);
-        if (outcome.ErrorId is { } id)
-            WriteError(ErrorRecords.For(id, $"{outcome.UserPrincipalName}: {outcome.Reason}", outcome.UserPrincipalName, ErrorRecords.RecommendedActionFor(id)));
+        if (outcome.Failure is { } failure) WriteUserError(failure, outcome.UserPrincipalName, outcome.Reason);
+        if (outcome.CleanupFailure is { } cleanup) WriteWarning($"{outcome.UserPrincipalName}: {cleanup.Message}");
     }
 
-    protected PhotoChangeResult Declined(UserRef user, string? source) => new()
-    {
-        UserPrincipalName = user.UserPrincipalName, Operation = Operation, Action = ChangeAction.Skipped, Source = source, Reason = "Declined at the confirmation prompt.",
-    };
+    /// <summary>A user declined at the prompt, or -WhatIf: counted, not journaled, written.</summary>
+    protected void WriteNotConfirmed(PhotoChangeResult outcome) => WriteOutcome(Run.Conclude(outcome));
 }

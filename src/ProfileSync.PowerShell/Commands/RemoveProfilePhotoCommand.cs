@@ -2,6 +2,7 @@ using System.Management.Automation;
 using ProfileSync.Core;
 using ProfileSync.Core.Identity;
 using ProfileSync.Core.Sync;
+using Step = ProfileSync.Core.Runs.UserStep<ProfileSync.Core.Identity.UserRef, ProfileSync.Core.Sync.PhotoChangeResult>;
 
 namespace ProfileSync.PowerShell.Commands;
 
@@ -12,7 +13,7 @@ namespace ProfileSync.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "ProfilePhoto", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByUserSet)]
 [OutputType(typeof(PhotoChangeResult))]
-public sealed class RemoveProfilePhotoCommand : PhotoChangeCommandBase
+public sealed class RemoveProfilePhotoCommand : PhotoChangeCommandBase<UserRef>
 {
     /// <summary>Remove the Exchange photo only; SharePoint keeps what it shows until its next pull or Sync-ProfilePhoto.</summary>
     [Parameter]
@@ -38,41 +39,25 @@ public sealed class RemoveProfilePhotoCommand : PhotoChangeCommandBase
     }
 
     /// <summary>Nothing to read before asking: the confirmation comes first, on the pipeline thread.</summary>
-    protected override Task<object> StartUser(UserRef user, object? row, CancellationToken cancellationToken) => Task.FromResult<object>(new Pending(user));
+    protected override Task<Step> StartUser(UserRef user, object? row, CancellationToken cancellationToken) => Task.FromResult(Step.Ask(user));
 
-    private sealed record Pending(UserRef User);
-
-    protected override void Handle(object result)
-    {
-        switch (result)
-        {
-            case Pending pending:
-                Confirm(pending.User);
-                break;
-            case PhotoChangeResult outcome:
-                WriteChange(outcome);
-                break;
-        }
-    }
-
-    private void Confirm(UserRef user)
+    protected override void Decide(UserRef user)
     {
         var where = ExchangeOnly ? "Exchange photo" : SharePointOnly ? "SharePoint photo (back to the placeholder)" : "Exchange and SharePoint photos";
         var confirmAsked = MyInvocation.BoundParameters.TryGetValue("Confirm", out var c) && c is SwitchParameter { IsPresent: true };
         var reason = ShouldProcessReason.None;
         // -Force answers the prompt, as -Confirm:$false does; -WhatIf and an explicit -Confirm still win.
-        var go = (Force && !WhatIfRequested && !confirmAsked) || ShouldProcess($"Remove the {where} of '{user}'.", $"Remove the {where} of '{user}'?", "Remove-ProfilePhoto", out reason);
-        if (go)
+        if ((Force && !WhatIfRequested && !confirmAsked) || ShouldProcess($"Remove the {where} of '{user}'.", $"Remove the {where} of '{user}'?", "Remove-ProfilePhoto", out reason))
         {
-            if (!ExchangeOnly) EnsureSharePointWriteAccess();
-            Queue.Start(ct => RemoveUser(user, ct), ex => Unexpected(user, ex));
+            if (ExchangeOnly) Run.Continue(user, Remove);
+            else StartWrite(user, Remove);
             return;
         }
-        Handle(reason == ShouldProcessReason.WhatIf
+        WriteNotConfirmed(reason == ShouldProcessReason.WhatIf
             ? PhotoChangeService.WouldRemove(user, ExchangeOnly, SharePointOnly, "Nothing was removed (-WhatIf).")
-            : Declined(user, null));
-    }
+            : PhotoChangeService.Declined(user, Operation, null));
 
-    private async Task<object> RemoveUser(UserRef user, CancellationToken cancellationToken) =>
-        await ActiveConnection.Changes.RemoveAsync(user, ExchangeOnly, SharePointOnly, Options, cancellationToken).ConfigureAwait(false);
+        async Task<Step> Remove(CancellationToken ct) =>
+            Step.Done(await Run.Services.Changes.RemoveAsync(user, ExchangeOnly, SharePointOnly, Options, ct).ConfigureAwait(false));
+    }
 }

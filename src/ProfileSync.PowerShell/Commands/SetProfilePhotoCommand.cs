@@ -4,6 +4,7 @@ using ProfileSync.Core.Identity;
 using ProfileSync.Core.Imaging;
 using ProfileSync.Core.Sources;
 using ProfileSync.Core.Sync;
+using Step = ProfileSync.Core.Runs.UserStep<ProfileSync.Core.Sync.PhotoToSet, ProfileSync.Core.Sync.PhotoChangeResult>;
 
 namespace ProfileSync.PowerShell.Commands;
 
@@ -15,7 +16,7 @@ namespace ProfileSync.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "ProfilePhoto", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByUserSet)]
 [OutputType(typeof(PhotoChangeResult))]
-public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase
+public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase<PhotoToSet>
 {
     /// <summary>A photo file (JPEG, PNG, GIF, BMP, WebP). From CSV rows: a Path, PhotoPath or File column.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -68,8 +69,7 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase
         if (source is null)
         {
             var row = string.Join(", ", (UserPrincipalName ?? Array.Empty<string?>()).Where(u => !string.IsNullOrWhiteSpace(u)));
-            WriteError(ErrorRecords.For(errorId!, $"{(row.Length > 0 ? row : "A row")}: {problem}.", row.Length > 0 ? row : "the row",
-                "Give each row one photo: a file path or an https URL. The other rows go on."));
+            WriteError(ErrorRecords.For(errorId!, $"{(row.Length > 0 ? row : "A row")}: {problem}.", row.Length > 0 ? row : "the row"));
             return;
         }
         base.ProcessRecord();
@@ -95,54 +95,32 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase
             user.UserPrincipalName, "Keep one row per user."));
 
     /// <summary>Phase one, on a worker: read and prepare the photo. Nothing is written.</summary>
-    protected override async Task<object> StartUser(UserRef user, object? row, CancellationToken cancellationToken)
+    protected override async Task<Step> StartUser(UserRef user, object? row, CancellationToken cancellationToken)
     {
         var source = (PhotoSourceRef)row!;
         try
         {
             var bytes = await ActiveConnection.Sources.ReadAsync(source, _policy, cancellationToken).ConfigureAwait(false);
-            var photo = PhotoPreparer.Prepare(bytes, Options.Limits, $"photo '{Display(source)}'");
-            return new Prepared(user, source, photo);
+            return Step.Ask(new PhotoToSet(user, Display(source), PhotoPreparer.Prepare(bytes, Options.Limits, $"photo '{Display(source)}'")));
         }
         catch (ProfileSyncException ex)
         {
-            return PhotoChangeService.Failure(user, "Set", Display(source), ex.Message, ex.ErrorId);
+            return Step.Done(PhotoChangeService.Failed(user, Operation, Display(source), ex.Failure));
         }
     }
 
-    private sealed record Prepared(UserRef User, PhotoSourceRef Source, PreparedPhoto Photo);
-
-    protected override void Handle(object result)
-    {
-        switch (result)
-        {
-            case Prepared prepared:
-                Confirm(prepared);
-                break;
-            case PhotoChangeResult outcome:
-                WriteChange(outcome);
-                break;
-        }
-    }
-
-    private void Confirm(Prepared prepared)
+    protected override void Decide(PhotoToSet prepared)
     {
         var user = prepared.User.UserPrincipalName;
         var where = SharePointOnly ? "SharePoint" : "Exchange and SharePoint";
-        var what = $"Set the {where} photo of '{user}' from '{Display(prepared.Source)}' ({PhotoChangeService.Describe(prepared.Photo)}).";
+        var what = $"Set the {where} photo of '{user}' from '{prepared.Source}' ({PhotoChangeService.Describe(prepared.Photo)}).";
         if (ShouldProcess(what, $"Set the {where} photo of '{user}'?", "Set-ProfilePhoto", out var reason))
-        {
-            EnsureSharePointWriteAccess();
-            Queue.Start(ct => SetUser(prepared, ct), ex => Unexpected(prepared.User, ex));
-            return;
-        }
-        Handle(reason == ShouldProcessReason.WhatIf
-            ? PhotoChangeService.WouldSet(prepared.User, prepared.Photo, Display(prepared.Source), SharePointOnly, "The photo was read and checked; nothing was written (-WhatIf).")
-            : Declined(prepared.User, Display(prepared.Source)));
+            StartWrite(prepared.User, async ct => Step.Done(await Run.Services.Changes.SetAsync(prepared.User, prepared.Photo, prepared.Source, SharePointOnly, Options, ct).ConfigureAwait(false)));
+        else
+            WriteNotConfirmed(reason == ShouldProcessReason.WhatIf
+                ? PhotoChangeService.WouldSet(prepared.User, prepared.Photo, prepared.Source, SharePointOnly, "The photo was read and checked; nothing was written (-WhatIf).")
+                : PhotoChangeService.Declined(prepared.User, Operation, prepared.Source));
     }
-
-    private async Task<object> SetUser(Prepared prepared, CancellationToken cancellationToken) =>
-        await ActiveConnection.Changes.SetAsync(prepared.User, prepared.Photo, Display(prepared.Source), SharePointOnly, Options, cancellationToken).ConfigureAwait(false);
 
     /// <summary>A source as shown in results and messages: a URL without its query (a signed URL's query is a secret).</summary>
     private static string Display(PhotoSourceRef source) => source.Path ?? source.Url!.GetLeftPart(UriPartial.Path);

@@ -3,6 +3,7 @@ using ProfileSync.Core;
 using ProfileSync.Core.Identity;
 using ProfileSync.Core.Imaging;
 using ProfileSync.Core.Sync;
+using Step = ProfileSync.Core.Runs.UserStep<ProfileSync.Core.Sync.UserCheck, ProfileSync.Core.Sync.PhotoSyncResult>;
 
 namespace ProfileSync.PowerShell.Commands;
 
@@ -12,7 +13,7 @@ namespace ProfileSync.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Sync, "ProfilePhoto", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByUserSet)]
 [OutputType(typeof(PhotoSyncResult))]
-public sealed class SyncProfilePhotoCommand : UserCommandBase
+public sealed class SyncProfilePhotoCommand : UserCommandBase<UserCheck, PhotoSyncResult>
 {
     protected override string Activity => "Syncing profile photos";
 
@@ -37,78 +38,39 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase
             ThrowTerminatingError(ErrorRecords.For(ErrorIds.InvalidParameter, ex.Message, ThumbnailSize));
             return;
         }
-        Options = new SyncOptions { Sizes = sizes, Force = Force };
+        CommandOptions = new SyncOptions { Sizes = sizes, Force = Force };
         base.BeginProcessing();
     }
 
-    protected override async Task<object> StartUser(UserRef user, object? row, CancellationToken cancellationToken) =>
-        await ActiveConnection.Photos.CheckAsync(user, Options, cancellationToken).ConfigureAwait(false);
-
-    protected override object Unexpected(UserRef user, Exception ex)
+    /// <summary>The check, on a worker; a user the sync would not write is final here, the others ask for confirmation.</summary>
+    protected override async Task<Step> StartUser(UserRef user, object? row, CancellationToken cancellationToken)
     {
-        var state = UnexpectedState(user, ex);
-        return new PhotoSyncResult
-        {
-            UserPrincipalName = user.UserPrincipalName, Action = SyncAction.Failed, StateBefore = state.State,
-            Error = state.Reason, ErrorId = state.ErrorId, Check = state,
-        };
+        var check = await Run.Services.Photos.CheckAsync(user, Options, cancellationToken).ConfigureAwait(false);
+        return Options.WouldWrite(check.State) ? Step.Ask(check) : Step.Done(PhotoSyncService.NotWritten(check.State));
     }
 
-    protected override void Handle(object result)
-    {
-        switch (result)
-        {
-            case UserCheck check:
-                HandleCheck(check);
-                break;
-            case PhotoSyncResult outcome:
-                WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} ({outcome.StateBefore}). {outcome.Error ?? outcome.Reason}");
-                WriteObject(outcome);
-                Finished(outcome.UserPrincipalName, outcome.Action.ToString(), final: outcome.Action is SyncAction.Updated or SyncAction.Skipped);
-                if (outcome.Action == SyncAction.Failed)
-                {
-                    var id = outcome.ErrorId ?? ErrorIds.SyncFailed;
-                    WriteError(ErrorRecords.For(id, $"{outcome.UserPrincipalName}: {outcome.Error}", outcome.UserPrincipalName, ErrorRecords.RecommendedActionFor(id)));
-                }
-                else if (outcome.StateBefore == PhotoState.NotFound && outcome.Check is not null)
-                {
-                    WriteStateError(outcome.Check);
-                }
-                break;
-        }
-    }
+    protected override PhotoSyncResult Unexpected(UserRef user, Exception ex) =>
+        PhotoSyncService.NotWritten(GetPhotoSyncStateCommand.UnexpectedState(user, ex));
 
-    private void HandleCheck(UserCheck check)
+    protected override void Decide(UserCheck check)
     {
         var state = check.State;
-        if (!Options.WouldWrite(state))
-        {
-            Handle(PhotoSyncService.NotWritten(state));
-            return;
-        }
-        var action = $"Write the Exchange photo to the SharePoint profile ({state.State}: {state.Reason})";
-        if (ConfirmWrite(state.UserPrincipalName, action, out var reason))
-        {
-            EnsureSharePointWriteAccess();
-            Queue.Start(ct => SyncUser(check, ct), ex => Unexpected(check.User, ex));
-            return;
-        }
-        var whatIf = reason == ShouldProcessReason.WhatIf;
-        Finished(state.UserPrincipalName, whatIf ? nameof(SyncAction.WouldUpdate) : nameof(SyncAction.Skipped), final: false);
-        WriteObject(new PhotoSyncResult
-        {
-            UserPrincipalName = state.UserPrincipalName,
-            Action = whatIf ? SyncAction.WouldUpdate : SyncAction.Skipped,
-            StateBefore = state.State,
-            PictureUrl = state.SharePointPictureUrl,
-            Reason = whatIf ? state.Reason : "Declined at the confirmation prompt.",
-            Check = state,
-        });
+        var target = state.UserPrincipalName;
+        if (ShouldProcess($"Write the Exchange photo to the SharePoint profile ({state.State}: {state.Reason}) for '{target}'.",
+                $"Write the Exchange photo of '{target}' to SharePoint?", "Sync-ProfilePhoto", out var reason))
+            StartWrite(check.User, async ct => Step.Done(await Run.Services.Photos.SyncAsync(check, Options, ct).ConfigureAwait(false)));
+        else
+            WriteOutcome(Run.Conclude(PhotoSyncService.NotConfirmed(state, whatIf: reason == ShouldProcessReason.WhatIf)));
     }
 
-    private bool ConfirmWrite(string target, string action, out ShouldProcessReason reason) =>
-        ShouldProcess($"{action} for '{target}'.", $"Write the Exchange photo of '{target}' to SharePoint?", "Sync-ProfilePhoto", out reason);
-
-    private async Task<object> SyncUser(UserCheck check, CancellationToken cancellationToken) =>
-        await ActiveConnection.Photos.SyncAsync(check, Options, cancellationToken).ConfigureAwait(false);
+    protected override void WriteOutcome(PhotoSyncResult outcome)
+    {
+        WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} ({outcome.StateBefore}). {outcome.Error ?? outcome.Reason}");
+        WriteObject(outcome);
+        if (outcome.Action == SyncAction.Failed)
+            WriteUserError(outcome.Failure ?? Failure.Of(ErrorIds.SyncFailed, outcome.Reason ?? "The sync failed."), outcome.UserPrincipalName);
+        else if (outcome.Check is { Failure: { } notFound } && PhotoStateRules.For(outcome.StateBefore).IsError)
+            WriteUserError(notFound, outcome.UserPrincipalName, outcome.Check.Reason);
+        if (outcome.CleanupFailure is { } cleanup) WriteWarning($"{outcome.UserPrincipalName}: {cleanup.Message}");
+    }
 }
