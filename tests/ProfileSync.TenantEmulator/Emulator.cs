@@ -23,6 +23,8 @@ public sealed class Emulator : IAsyncDisposable
     private readonly MailboxConcurrency _mailboxes = new();
     private readonly SharePointBudget _budget = new();
     private readonly FaultInjector _faults = new();
+    private readonly TokenRejection _rejectGraph = new();
+    private readonly TokenRejection _rejectSharePoint = new();
 
     private Emulator(Scenario scenario)
     {
@@ -135,8 +137,10 @@ public sealed class Emulator : IAsyncDisposable
 
     private async Task HandleGraphAsync(HttpContext ctx)
     {
+        var received = DateTimeOffset.UtcNow;
         var target = RawTarget(ctx);
         var (ok, other, refusal) = CheckToken(ctx, GraphToken, SharePointToken, GraphAudience);
+        if (ok && _rejectGraph.Rejects()) (ok, refusal) = (false, "The token has been revoked.");
         var counted = CountBytes(ctx);
         try
         {
@@ -151,7 +155,7 @@ public sealed class Emulator : IAsyncDisposable
         }
         finally
         {
-            State.Log("graph", ctx.Request.Method, target, ctx.Response.StatusCode, ok, other, ctx.Request.Headers.UserAgent.ToString(), counted.Total(ctx));
+            State.Log("graph", ctx.Request.Method, target, ctx.Response.StatusCode, ok, other, ctx.Request.Headers.UserAgent.ToString(), counted.Total(ctx), received);
         }
     }
 
@@ -532,8 +536,10 @@ public sealed class Emulator : IAsyncDisposable
 
     private async Task HandleSharePointAsync(HttpContext ctx, bool admin)
     {
+        var received = DateTimeOffset.UtcNow;
         var target = RawTarget(ctx);
         var (ok, other, refusal) = CheckToken(ctx, SharePointToken, GraphToken, SharePointAudience);
+        if (ok && _rejectSharePoint.Rejects()) (ok, refusal) = (false, "The token has been revoked.");
         var counted = CountBytes(ctx);
         try
         {
@@ -573,7 +579,7 @@ public sealed class Emulator : IAsyncDisposable
         }
         finally
         {
-            State.Log(admin ? "admin" : "mysite", ctx.Request.Method, target, ctx.Response.StatusCode, ok, other, ctx.Request.Headers.UserAgent.ToString(), counted.Total(ctx));
+            State.Log(admin ? "admin" : "mysite", ctx.Request.Method, target, ctx.Response.StatusCode, ok, other, ctx.Request.Headers.UserAgent.ToString(), counted.Total(ctx), received);
         }
     }
 
@@ -923,6 +929,8 @@ public sealed class Emulator : IAsyncDisposable
             await WriteJsonAsync(ctx, 200, State.RequestLog.Select(e => new
             {
                 e.Sequence, e.Service, e.Method, e.Target, e.Status, e.Authorized, e.CarriedOtherServiceToken, e.UserAgent, e.IsWrite,
+                // Unix milliseconds (no date parsing on the test's side): when the request arrived, and when its answer was done.
+                ReceivedAtMs = (e.ReceivedAt ?? e.At).ToUnixTimeMilliseconds(), AtMs = e.At.ToUnixTimeMilliseconds(),
             }), "application/json");
             return;
         }
@@ -982,6 +990,26 @@ public sealed class Emulator : IAsyncDisposable
             if (double.TryParse(ctx.Request.Query["rate"], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var rate)) plan.Rate = rate;
             if (int.TryParse(ctx.Request.Query["seed"], out var seed)) plan.Seed = seed;
             Scenario.Faults = plan;
+            ctx.Response.StatusCode = 204;
+            return;
+        }
+        if (path == "/tokens/reject" && ctx.Request.Method == "POST")
+        {
+            // A token revoked mid-run: ?service=sharepoint|graph[&after=N]: after N more requests the service answers 401 to
+            // every token it would have accepted (the scenario's and the identity endpoint's), as a revoked token meets.
+            var service = ctx.Request.Query["service"].ToString();
+            var after = int.TryParse(ctx.Request.Query["after"], out var n) ? n : 0;
+            if (service == "sharepoint") _rejectSharePoint.Arm(after);
+            else if (service == "graph") _rejectGraph.Arm(after);
+            else { ctx.Response.StatusCode = 400; return; }
+            ctx.Response.StatusCode = 204;
+            return;
+        }
+        if (path == "/tokens/accept" && ctx.Request.Method == "POST")
+        {
+            // Tokens are good again (both services).
+            _rejectSharePoint.Disarm();
+            _rejectGraph.Disarm();
             ctx.Response.StatusCode = 204;
             return;
         }

@@ -64,3 +64,27 @@ public sealed class FaultInjector
         return kind;
     }
 }
+
+/// <summary>
+/// A service's tokens revoked mid-run (control POST /tokens/reject): once armed, the next N requests pass,
+/// then every request with a token the service would otherwise accept is answered 401, until disarmed.
+/// </summary>
+public sealed class TokenRejection
+{
+    private long _remaining = long.MaxValue; // passes left; MaxValue: not armed
+
+    public void Arm(int after) => Interlocked.Exchange(ref _remaining, Math.Max(0, after));
+    public void Disarm() => Interlocked.Exchange(ref _remaining, long.MaxValue);
+
+    /// <summary>Whether this request's token is refused (counts the request as one of the N that pass).</summary>
+    public bool Rejects()
+    {
+        while (true)
+        {
+            var left = Interlocked.Read(ref _remaining);
+            if (left == long.MaxValue) return false;
+            if (left == 0) return true;
+            if (Interlocked.CompareExchange(ref _remaining, left - 1, left) == left) return false;
+        }
+    }
+}

@@ -50,10 +50,13 @@ public sealed class EmulatedUser
     public string ClaimsName => "i:0#.f|membership|" + Upn;
 }
 
-/// <summary>One request as the emulator saw it: what tests assert on.</summary>
+/// <summary>
+/// One request as the emulator saw it: what tests assert on. At: when its answer was done (the entry is
+/// logged then); ReceivedAt: when its handler began, so a test can tell which requests arrived after a moment.
+/// </summary>
 public sealed record RequestLogEntry(
     long Sequence, string Service, string Method, string Target, int Status, bool Authorized, bool CarriedOtherServiceToken,
-    string? UserAgent, DateTimeOffset At, long Bytes = 0)
+    string? UserAgent, DateTimeOffset At, long Bytes = 0, DateTimeOffset? ReceivedAt = null)
 {
     /// <summary>A request that changes tenant data. A Graph $batch is a POST but only carries the reads its items (logged one by one) make.</summary>
     public bool IsWrite => Method is "POST" or "PUT" or "PATCH" or "DELETE" or "MERGE" && !Target.Contains("/$batch", StringComparison.Ordinal);
@@ -106,8 +109,11 @@ public sealed class TenantState
     public IReadOnlyList<(string Path, int Length)> Files() => _files.Values.Select(f => (f.Path, f.Bytes.Value.Length)).OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
     public int CountFilesIn(string folder) => _files.Keys.Count(k => k.StartsWith(folder.TrimEnd('/') + "/", StringComparison.OrdinalIgnoreCase));
 
-    public void Log(string service, string method, string target, int status, bool authorized, bool otherToken, string? userAgent, long bytes = 0) =>
-        _log.Enqueue(new RequestLogEntry(Interlocked.Increment(ref _sequence), service, method, target, status, authorized, otherToken, userAgent, DateTimeOffset.UtcNow, bytes));
+    public void Log(string service, string method, string target, int status, bool authorized, bool otherToken, string? userAgent, long bytes = 0, DateTimeOffset? receivedAt = null)
+    {
+        var now = DateTimeOffset.UtcNow;
+        _log.Enqueue(new RequestLogEntry(Interlocked.Increment(ref _sequence), service, method, target, status, authorized, otherToken, userAgent, now, bytes, receivedAt ?? now));
+    }
 
     public IReadOnlyList<RequestLogEntry> RequestLog => _log.ToArray();
     public void ClearLog() => _log.Clear();
