@@ -77,7 +77,7 @@ public static class ErrorCatalog
         [ErrorIds.PhotoSourceRefused] = new(FailureKind.InvalidInput, "Give an https URL (or -AllowHttp on a trusted network), a photo within -MaxSourceMB, or a readable file; the other rows go on."),
         [ErrorIds.PhotoSourceFailed] = new(FailureKind.ConnectionError, "Check that the photo's server answers (or raise -TimeoutSeconds), then run again for this row."),
         [ErrorIds.DuplicateUser] = new(FailureKind.InvalidInput, "Keep one row per user."),
-        [ErrorIds.CleanupFailed] = new(FailureKind.ServiceError, "Files ProfileSync wrote could not be moved to the recycle bin; a later bulk Sync-ProfilePhoto recycles them, or delete them from the User Photos library."),
+        [ErrorIds.CleanupFailed] = new(FailureKind.ServiceError, "Nothing is needed for the photo itself; delete the files the message names from the User Photos library when convenient."),
     };
 
     public static Entry For(string errorId) =>

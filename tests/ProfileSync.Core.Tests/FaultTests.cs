@@ -133,9 +133,9 @@ public partial class FaultTests
         return results.ToList();
     }
 
-    private sealed record ProfileView(string? PictureUrl, string? Placeholder);
+    internal sealed record ProfileView(string? PictureUrl, string? Placeholder);
 
-    private static Dictionary<string, ProfileView> Profiles(Emulator emulator) =>
+    internal static Dictionary<string, ProfileView> Profiles(Emulator emulator) =>
         emulator.State.Users.Where(u => u.Profile is not null).ToDictionary(u => u.Upn, u =>
         {
             lock (u.Profile!)
@@ -155,7 +155,7 @@ public partial class FaultTests
     }
 
     /// <summary>Each profile is as it was, or points (placeholder 0) at a complete S/M/L set that exists; what breaks that, listed.</summary>
-    private static List<string> AsItWasOrSynced(Emulator emulator, Dictionary<string, ProfileView> before)
+    internal static List<string> AsItWasOrSynced(Emulator emulator, Dictionary<string, ProfileView> before)
     {
         var violations = new List<string>();
         var files = emulator.State.FilePaths().ToHashSet(StringComparer.OrdinalIgnoreCase);

@@ -27,14 +27,16 @@ public class TenantScaleTests
         using var connection = EmulatorServiceTests.Connect(emulator);
         var users = Enumerable.Range(1, 300).Select(i => UserRef.Parse($"u{i:000}@contoso.com")).ToList();
         var syncOptions = new SyncOptions { Force = true };
-        var synced = await RunAll(users, 40, async u => await connection.CreateRunServices().Photos.SyncAsync(await connection.CreateRunServices().Photos.CheckAsync(u, syncOptions, CancellationToken.None), syncOptions, CancellationToken.None));
+        var photos = connection.CreateRunServices().Photos;
+        var synced = await RunAll(users, 40, async u => await photos.SyncAsync(await photos.CheckAsync(u, syncOptions, CancellationToken.None), syncOptions, CancellationToken.None));
         Assert.All(synced, r => Assert.Equal(SyncAction.Updated, r.Action));
 
         emulator.State.ClearLog();
         var index = new LibraryIndex();
         var options = new SyncOptions { Index = index };
         await index.StartLoading(connection.SharePoint, connection.Library.LibraryUrl, CancellationToken.None);
-        var states = await RunAll(users, 40, async u => (await connection.CreateRunServices().Photos.CheckAsync(u, options, CancellationToken.None)).State);
+        var run = connection.CreateRunServices();
+        var states = await RunAll(users, 40, async u => (await run.Photos.CheckAsync(u, options, CancellationToken.None)).State);
 
         Assert.All(states, s => Assert.Equal((PhotoState.InSync, ComparisonMethod.Name), (s.State, s.ComparedBy)));
         var log = emulator.State.RequestLog;

@@ -530,6 +530,16 @@ public sealed class Emulator : IAsyncDisposable
     private static readonly HashSet<string> GraphPhotoSizes = new(StringComparer.Ordinal) { "48x48", "64x64", "96x96", "120x120", "240x240", "360x360", "432x432", "504x504", "648x648" };
 
     public int InjectedFaults => _faults.Injected;
+
+    /// <summary>What the control call /tokens/reject does, for in-process tests: after N more requests the service answers 401 to every token.</summary>
+    public void RejectTokens(string service, int after) => (service == "graph" ? _rejectGraph : _rejectSharePoint).Arm(after);
+
+    /// <summary>What /tokens/accept does: tokens are accepted again.</summary>
+    public void AcceptTokens()
+    {
+        _rejectGraph.Disarm();
+        _rejectSharePoint.Disarm();
+    }
     public IReadOnlyDictionary<string, int> InjectedFaultsByKind => _faults.ByKind;
 
     // ---------- SharePoint Online ----------
