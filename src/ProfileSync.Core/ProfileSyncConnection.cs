@@ -23,10 +23,10 @@ public sealed class ProfileSyncConnection : IDisposable
         GraphTokenDescription = graphToken.Description;
         SharePointTokenDescription = sharePointToken.Description;
         Pipeline = new ServiceHttpPipeline(endpoints, graphToken, sharePointToken, httpOptions, transport);
-        Exchange = new ExchangePhotoSource(Pipeline, endpoints);
+        Exchange = new ExchangePhotoClient(Pipeline, endpoints);
         SharePoint = new SharePointRestClient(Pipeline, endpoints);
         Library = new UserPhotoLibrary(SharePoint, endpoints.MySiteHost, photoFolder);
-        Sources = new Sources.PhotoSourceReader(Pipeline);
+        Sources = new Sources.PhotoFileOrUrlReader(Pipeline);
         ConnectedAt = DateTimeOffset.UtcNow;
     }
 
@@ -71,13 +71,13 @@ public sealed class ProfileSyncConnection : IDisposable
     public string SharePointTokenDescription { get; }
     public DateTimeOffset ConnectedAt { get; }
     public ServiceHttpPipeline Pipeline { get; }
-    public ExchangePhotoSource Exchange { get; }
+    public ExchangePhotoClient Exchange { get; }
     public SharePointRestClient SharePoint { get; }
     public UserPhotoLibrary Library { get; }
 
     /// <summary>Check and write services for one run (or one test): their own read-ahead and stop, nothing shared with other runs.</summary>
     public Runs.RunServices CreateRunServices() => new(this);
-    public Sources.PhotoSourceReader Sources { get; }
+    public Sources.PhotoFileOrUrlReader Sources { get; }
     public RequestCounters Counters => Pipeline.Counters;
 
     public bool IsDisposed { get; private set; }

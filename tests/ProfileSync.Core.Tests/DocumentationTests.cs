@@ -30,3 +30,38 @@ public class DocumentationTests
         }
     }
 }
+
+/// <summary>Issue 11: every ErrorId has its own kind and advice in one table, and failures carry them to the ErrorRecord.</summary>
+public class ErrorCatalogTests
+{
+    public static TheoryData<string> AllErrorIds()
+    {
+        var data = new TheoryData<string>();
+        foreach (var f in typeof(ErrorIds).GetFields(BindingFlags.Public | BindingFlags.Static)) data.Add((string)f.GetValue(null)!);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AllErrorIds))]
+    public void Every_ErrorId_has_an_entry_with_its_own_advice(string errorId)
+    {
+        Assert.True(ErrorCatalog.Has(errorId), $"{errorId} has no entry in ErrorCatalog");
+        var failure = Failure.Of(errorId, "message");
+        Assert.False(string.IsNullOrWhiteSpace(failure.RecommendedAction));
+        var serviceIds = new[] { ErrorIds.ExchangeRequestFailed, ErrorIds.SharePointRequestFailed };
+        if (!serviceIds.Contains(errorId)) Assert.DoesNotContain("service health", failure.RecommendedAction);
+    }
+
+    [Fact]
+    public void A_failure_from_an_exception_keeps_status_service_code_action_and_the_exception()
+    {
+        var inner = new IOException("socket");
+        var ex = new ProfileSyncException(ErrorIds.SharePointRequestFailed, FailureKind.ServiceError, "SharePoint answered 500", inner)
+        { StatusCode = 500, ServiceErrorCode = "-2146232832", Service = "SharePoint", RecommendedAction = "specific" };
+        var failure = ex.Failure;
+        Assert.Equal((500, "-2146232832", "SharePoint", "specific"), (failure.HttpStatus, failure.ServiceErrorCode, failure.Service, failure.RecommendedAction));
+        Assert.Same(ex, failure.ToException());
+        Assert.Same(inner, failure.ToException().InnerException);
+        Assert.Same(ex, failure.WithMessage("adele@contoso.com: SharePoint answered 500").ToException());
+    }
+}

@@ -30,10 +30,10 @@ public class GraphBatchTests
         Assert.Equal("Request_ResourceNotFound", answers[2].ErrorCode);
         Assert.Equal(TimeSpan.FromSeconds(7), answers[3].RetryAfter);
         var u = UserRef.Parse("a@contoso.com");
-        Assert.Equal(ExchangePhotoStatus.NoPhoto, ExchangePhotoSource.Classify(u, 404, "ImageNotFound", null, "x").Status);
-        Assert.Equal(ExchangePhotoStatus.UserNotFound, ExchangePhotoSource.Classify(u, 404, "Request_ResourceNotFound", null, "x").Status);
-        Assert.Equal(ExchangePhotoStatus.NoPhoto, ExchangePhotoSource.FromMetadata("image/gif", "", 1, 1).Status);
-        Assert.Equal(ErrorIds.AccessDenied, Assert.Throws<ProfileSyncException>(() => ExchangePhotoSource.Classify(u, 403, "Authorization_RequestDenied", "Insufficient privileges", "x")).ErrorId);
+        Assert.Equal(ExchangePhotoStatus.NoPhoto, ExchangePhotoClient.Classify(u, 404, "ImageNotFound", null, "x").Status);
+        Assert.Equal(ExchangePhotoStatus.UserNotFound, ExchangePhotoClient.Classify(u, 404, "Request_ResourceNotFound", null, "x").Status);
+        Assert.Equal(ExchangePhotoStatus.NoPhoto, ExchangePhotoClient.FromMetadata("image/gif", "", 1, 1).Status);
+        Assert.Equal(ErrorIds.AccessDenied, Assert.Throws<ProfileSyncException>(() => ExchangePhotoClient.Classify(u, 403, "Authorization_RequestDenied", "Insufficient privileges", "x")).ErrorId);
     }
 
     [Fact]

@@ -55,12 +55,12 @@ public class SetPhotoTests
         }
     }
 
-    private static (PhotoSourceReader Reader, Recorder Transport, ServiceHttpPipeline Pipeline) Reader(Func<HttpRequestMessage, HttpResponseMessage> answer)
+    private static (PhotoFileOrUrlReader Reader, Recorder Transport, ServiceHttpPipeline Pipeline) Reader(Func<HttpRequestMessage, HttpResponseMessage> answer)
     {
         var transport = new Recorder(answer);
         var pipeline = new ServiceHttpPipeline(ServiceEndpoints.ForTenant("contoso"), new PreAcquiredTokenSource(EmulatorServiceTests.Secure("graph-token")),
             new PreAcquiredTokenSource(EmulatorServiceTests.Secure("sharepoint-token")), new HttpPipelineOptions { Delay = (_, _) => Task.CompletedTask }, transport);
-        return (new PhotoSourceReader(pipeline), transport, pipeline);
+        return (new PhotoFileOrUrlReader(pipeline), transport, pipeline);
     }
 
     private static HttpResponseMessage Photo() => new(HttpStatusCode.OK) { Content = new ByteArrayContent(TestImages.Portrait(5, size: 100)) };

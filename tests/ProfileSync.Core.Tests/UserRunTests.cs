@@ -79,7 +79,7 @@ public class UserRunTests
                 foreach (var step in steps)
                 {
                     if (step.Outcome is { } outcome) outcomes.Add(outcome);
-                    else run.Continue(step.Pending!.User, async _ => { await Task.Yield(); return UserStep<FakePending, FakeOutcome>.Done(new FakeOutcome(step.Pending.User.UserPrincipalName, true)); });
+                    else run.Continue(step.Pending!.User, writes: false, async _ => { await Task.Yield(); return UserStep<FakePending, FakeOutcome>.Done(new FakeOutcome(step.Pending.User.UserPrincipalName, true)); });
                 }
             }
         }
@@ -117,7 +117,7 @@ public class UserRunTests
             foreach (var step in steps)
             {
                 if (step.Outcome is { } outcome) { lock (into) into.Add(outcome); afterEach?.Invoke(); }
-                else run.Continue(step.Pending!.User, async ct => SyncStep.Done(await run.Services.Photos.SyncAsync(step.Pending, run.Options, ct)));
+                else run.Continue(step.Pending!.User, writes: false, async ct => SyncStep.Done(await run.Services.Photos.SyncAsync(step.Pending, run.Options, ct)));
             }
         }
     }

@@ -135,6 +135,50 @@ Describe 'Set-ProfilePhoto from a CSV of files and URLs' {
     }
 }
 
+Describe 'Errors of Set-ProfilePhoto and Remove-ProfilePhoto' {
+    It 'every row error carries the recommended action of its own ErrorId, never the service-health advice' {
+        $files = Join-Path $TestDrive 'photos'
+        $base = "http://127.0.0.1:$PhotoPort"
+        $rows = @(
+            [pscustomobject]@{ UserPrincipalName = 'file.missing@contoso.com'; Path = (Join-Path $files 'gone.jpg'); Url = '' }
+            [pscustomobject]@{ UserPrincipalName = 'file.notimage@contoso.com'; Path = (Join-Path $files 'notes.jpg'); Url = '' }
+            [pscustomobject]@{ UserPrincipalName = 'file.toolarge@contoso.com'; Path = (Join-Path $files 'huge.jpg'); Url = '' }
+            [pscustomobject]@{ UserPrincipalName = 'url.https@contoso.com'; Path = ''; Url = "$base/good.jpg" }
+            [pscustomobject]@{ UserPrincipalName = 'url.redirect@contoso.com'; Path = ''; Url = 'ftp://127.0.0.1/photo.jpg' }
+            [pscustomobject]@{ UserPrincipalName = 'url.toolarge@contoso.com'; Path = ''; Url = 'https://127.0.0.1:1/closed.jpg' }
+            [pscustomobject]@{ UserPrincipalName = 'row.nosource@contoso.com'; Path = ''; Url = '' }
+            [pscustomobject]@{ UserPrincipalName = 'nobody@contoso.com'; Path = (Join-Path $files 'good.jpg'); Url = '' }
+            [pscustomobject]@{ UserPrincipalName = 'file.exif@contoso.com'; Path = (Join-Path $files 'good.jpg'); Url = '' }
+            [pscustomobject]@{ UserPrincipalName = 'file.exif@contoso.com'; Path = (Join-Path $files 'photo.png'); Url = '' }
+            [pscustomobject]@{ UserPrincipalName = 'not a upn'; Path = (Join-Path $files 'good.jpg'); Url = '' }
+        )
+        $errs = $null
+        $null = $rows | Set-ProfilePhoto -MaxSourceMB 2 -TimeoutSeconds 5 -WhatIf -ErrorVariable errs -ErrorAction SilentlyContinue 6>$null
+        $set = @($errs)
+        $errs = $null
+        $null = Set-ProfilePhoto -UserPrincipalName nobody@contoso.com -Path (Join-Path $files 'good.jpg') -Confirm:$false -ErrorVariable +errs -ErrorAction SilentlyContinue
+        $null = Remove-ProfilePhoto -UserPrincipalName nobody@contoso.com -Force -ErrorVariable +errs -ErrorAction SilentlyContinue
+        $all = $set + @($errs)
+
+        # What each ErrorId's advice must be about: the row, the source, the user; never the service health.
+        $about = @{
+            PhotoSourceNotFound = 'path|URL'; PhotoSourceRefused = 'https|URL|smaller|MB'; PhotoSourceFailed = 'URL|server'
+            NoPhotoSource = 'one photo'; PhotoUnreadable = 'JPEG|PNG'; UserNotFound = 'user principal name|UPN'
+            DuplicateUser = 'one row'; InvalidUserPrincipalName = 'UPN|row'
+        }
+        $seen = @($all | ForEach-Object { $_.FullyQualifiedErrorId.Split(',')[0] } | Sort-Object -Unique)
+        $seen | Should -Be (@($about.Keys) | Sort-Object) -Because 'the test meets every ErrorId a row of Set or Remove can give without a failing service'
+        foreach ($e in $all) {
+            $id = $e.FullyQualifiedErrorId.Split(',')[0]
+            $action = $e.ErrorDetails.RecommendedAction
+            $action | Should -Not -BeNullOrEmpty -Because "$id has advice"
+            $action | Should -Not -Match 'service health' -Because "$id ($($e.ErrorDetails.Message)) is not a service failure"
+            $action | Should -Match $about[$id] -Because "$id ($($e.ErrorDetails.Message)) gets advice about its own cause: $action"
+            $e.TargetObject | Should -Not -BeNullOrEmpty -Because "$id names its row or user"
+        }
+    }
+}
+
 Describe 'Remove-ProfilePhoto' {
     It '-WhatIf removes nothing' {
         Clear-EmulatorLog $emu

@@ -46,7 +46,7 @@ public sealed class GraphPhotoBatch
                 var user = users[index];
                 if (!answers.TryGetValue(index, out var answer))
                 {
-                    results[index] = new ExchangeLookup(null, ExchangePhotoSource.Unexpected(user, 0, "", "the batch answer has no item for this user", "reading photo metadata in a batch"));
+                    results[index] = new ExchangeLookup(null, ExchangePhotoClient.Unexpected(user, 0, "", "the batch answer has no item for this user", "reading photo metadata in a batch"));
                     continue;
                 }
                 if (answer.Status is 429 or 503 or 504 && round < _options.MaxRetries)
@@ -72,8 +72,8 @@ public sealed class GraphPhotoBatch
         try
         {
             if (answer.Status == 200)
-                return new ExchangeLookup(ExchangePhotoSource.FromMetadata(answer.String("@odata.mediaContentType"), answer.String("@odata.mediaEtag"), answer.Int("width"), answer.Int("height")), null);
-            return new ExchangeLookup(ExchangePhotoSource.Classify(user, answer.Status, answer.ErrorCode ?? "", answer.ErrorMessage, "reading photo metadata"), null);
+                return new ExchangeLookup(ExchangePhotoClient.FromMetadata(answer.String("@odata.mediaContentType"), answer.String("@odata.mediaEtag"), answer.Int("width"), answer.Int("height")), null);
+            return new ExchangeLookup(ExchangePhotoClient.Classify(user, answer.Status, answer.ErrorCode ?? "", answer.ErrorMessage, "reading photo metadata"), null);
         }
         catch (ProfileSyncException ex)
         {
@@ -106,7 +106,7 @@ public sealed class GraphPhotoBatch
         if (!response.IsSuccessStatusCode)
         {
             var (code, message) = GraphWireFormat.ReadError(body);
-            throw ExchangePhotoSource.Unexpected(users[indexes[0]], (int)response.StatusCode, code ?? "", message ?? (body.Length > 200 ? body[..200] : body),
+            throw ExchangePhotoClient.Unexpected(users[indexes[0]], (int)response.StatusCode, code ?? "", message ?? (body.Length > 200 ? body[..200] : body),
                 $"sending a batch of {indexes.Count} photo requests (starting with this user)");
         }
         return ParseAnswers(body);

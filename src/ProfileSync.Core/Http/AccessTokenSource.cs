@@ -71,7 +71,9 @@ public sealed class CredentialTokenSource : IAccessTokenSource
     private readonly string _scope;
     private readonly TimeProvider _clock;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private (Azure.Core.AccessToken Token, DateTimeOffset RenewAt)? _current;
+    /// <summary>A reference, swapped whole: a reader outside the gate never sees half of a token and half of another.</summary>
+    private sealed record CachedToken(Azure.Core.AccessToken Token, DateTimeOffset RenewAt);
+    private CachedToken? _current;
 
     public CredentialTokenSource(Azure.Core.TokenCredential credential, string scope, string description, TimeProvider? clock = null)
     {
@@ -83,18 +85,18 @@ public sealed class CredentialTokenSource : IAccessTokenSource
 
     public string Description { get; }
     public string Scope => _scope;
-    public DateTimeOffset? ExpiresOn => _current?.Token.ExpiresOn;
+    public DateTimeOffset? ExpiresOn => Volatile.Read(ref _current)?.Token.ExpiresOn;
     /// <summary>How many tokens were asked of the credential (for tests and verbose text).</summary>
     public int Acquisitions { get; private set; }
 
     public async ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
     {
-        if (_current is { } cached && _clock.GetUtcNow() < cached.RenewAt) return cached.Token.Token;
+        if (Volatile.Read(ref _current) is { } cached && _clock.GetUtcNow() < cached.RenewAt) return cached.Token.Token;
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var now = _clock.GetUtcNow();
-            if (_current is { } again && now < again.RenewAt) return again.Token.Token;
+            if (Volatile.Read(ref _current) is { } again && now < again.RenewAt) return again.Token.Token;
             Azure.Core.AccessToken token;
             try
             {
@@ -114,7 +116,7 @@ public sealed class CredentialTokenSource : IAccessTokenSource
             var margin = left / 2 < RenewMargin ? left / 2 : RenewMargin;
             var renewAt = token.ExpiresOn - margin;
             if (token.RefreshOn is DateTimeOffset refreshOn && refreshOn < renewAt) renewAt = refreshOn;
-            _current = (token, renewAt);
+            Volatile.Write(ref _current, new CachedToken(token, renewAt));
             return token.Token;
         }
         finally
@@ -125,7 +127,7 @@ public sealed class CredentialTokenSource : IAccessTokenSource
 
     public bool Renew(string rejectedToken)
     {
-        if (_current is { } cached && cached.Token.Token == rejectedToken) _current = null;
+        if (Volatile.Read(ref _current) is { } cached && cached.Token.Token == rejectedToken) Interlocked.CompareExchange(ref _current, null, cached);
         return true;
     }
 

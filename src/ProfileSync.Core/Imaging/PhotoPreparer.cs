@@ -9,7 +9,7 @@ public sealed record PreparedPhoto(byte[] Jpeg, int Side, string Sha256)
 }
 
 /// <summary>
-/// Turns any image an HR export brings into what Exchange keeps (facts doc: square sizes up to
+/// Turns any image an HR export brings into what Exchange keeps (square sizes up to
 /// 648x648, uploads up to 4 MB): the header checked before decoding, EXIF orientation applied, a
 /// centre square, scaled down to 648 if larger, written as JPEG. A picture under 48 pixels is refused:
 /// it would show as a blur in every client.

@@ -5,7 +5,7 @@ namespace ProfileSync.Core.Imaging;
 /// <summary>The three square thumbnail sizes SharePoint shows (S, M, L), in pixels.</summary>
 public sealed record ThumbnailSizes(int Small, int Medium, int Large)
 {
-    /// <summary>What Microsoft's PnP sample, Hyperfish and most scripts make (facts doc, section 2).</summary>
+    /// <summary>What Microsoft's PnP sample, Hyperfish and most scripts make: 48, 72 and 200-pixel squares named _SThumb, _MThumb and _LThumb.</summary>
     public static ThumbnailSizes Default { get; } = new(48, 72, 200);
 
     public static ThumbnailSizes From(IReadOnlyList<int> sizes)

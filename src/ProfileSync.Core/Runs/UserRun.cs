@@ -128,6 +128,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         while (_queue.HasPending)
             foreach (var step in TakeOne()) yield return step;
         WaitForHelpers(_settings.StopGrace);
+        if (_connection.Library.DiscoveryNote is string note) Verbose(note);
     }
 
     /// <summary>
@@ -158,9 +159,13 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         }
     }
 
-    /// <summary>Starts a user's next piece of work after its step was handled (a confirmed write); not once the run stops.</summary>
-    public bool Continue(UserRef user, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>> work)
+    /// <summary>
+    /// Starts a user's next piece of work after its step was handled (a confirmed write); not once the
+    /// run stops. Before the run's first SharePoint write (<paramref name="writes"/>), the write check runs once.
+    /// </summary>
+    public bool Continue(UserRef user, bool writes, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>> work)
     {
+        if (writes) EnsureWriteAccess();
         if (_stopped || _queue.IsCancellationRequested || Services.Stop.Failure is not null) return false;
         _queue.Start(work, ex => UserStep<TPending, TOutcome>.Done(_unexpected(user, ex)));
         return true;
@@ -183,7 +188,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     /// Before the run's first SharePoint write: can this identity write other users' profiles? A
     /// refusal that meets every user stops the run (RunStoppedException); an unanswered check only warns.
     /// </summary>
-    public void EnsureWriteAccess()
+    private void EnsureWriteAccess()
     {
         if (_writeAccessChecked) return;
         _writeAccessChecked = true;

@@ -38,6 +38,8 @@ public sealed class LibraryIndex
         }
         catch (OperationCanceledException)
         {
+            // The run stopped: the index stays "unknown", which is what a stopped run needs of it.
+            LoadError = "The run stopped before the library's file list was read.";
         }
     }
 

@@ -53,7 +53,7 @@ public static class SharePointWireFormat
         }
         if (string.IsNullOrEmpty(accountName) && properties.Count == 0) return null;
 
-        // The property decides; the top-level PictureUrl can be null while the property is filled (facts doc, section 2).
+        // The property decides; the top-level PictureUrl can be null while the property is filled, so only the property is read.
         var pictureUrl = properties.GetValueOrDefault(PictureUrlProperty);
         if (string.IsNullOrWhiteSpace(pictureUrl)) pictureUrl = String(root, "PictureUrl");
         return new SharePointProfile(

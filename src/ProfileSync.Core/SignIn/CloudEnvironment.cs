@@ -1,6 +1,6 @@
 namespace ProfileSync.Core.SignIn;
 
-/// <summary>The Microsoft 365 clouds ProfileSync knows the hosts of (facts doc, section 4).</summary>
+/// <summary>The Microsoft 365 clouds ProfileSync knows the hosts of: each has its own Graph, SharePoint and sign-in hosts (README, "Sign-in").</summary>
 public enum CloudEnvironment
 {
     Global,

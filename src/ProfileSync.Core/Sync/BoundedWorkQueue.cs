@@ -30,7 +30,10 @@ public sealed class BoundedWorkQueue<T> : IDisposable
     /// <summary>Work still running, or results not yet taken.</summary>
     public bool HasPending => Volatile.Read(ref _untaken) > 0;
 
-    /// <summary>Starts work. <paramref name="onError"/> turns an unexpected exception into a result, so nothing is lost.</summary>
+    /// <summary>
+    /// Starts work. <paramref name="onError"/> turns an unexpected exception into a result, so nothing is
+    /// lost and the task is never faulted (nothing goes unobserved); it must not throw itself.
+    /// </summary>
     public void Start(Func<CancellationToken, Task<T>> work, Func<Exception, T> onError)
     {
         lock (_gate)

@@ -11,7 +11,7 @@ namespace ProfileSync.Core.Sync;
 /// SharePoint's own pull, reads from); SharePoint is then written with the same writer and the same
 /// as-it-was-or-fully-synced rule as Sync-ProfilePhoto, so the new photo shows there at once.
 /// </summary>
-public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetadataBatcher metadata, SharePointRestClient sharePoint,
+public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetadataBatcher metadata, SharePointRestClient sharePoint,
     UserPhotoLibrary library, PhotoSyncService photos)
 {
     /// <summary>Writes a prepared photo: to Exchange (unless sharePointOnly), then to SharePoint.</summary>
@@ -41,7 +41,7 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
             info = Synthetic(photo);
         }
 
-        var check = await photos.CheckAsync(user, options, cancellationToken, new PhotoSource(info, photo.Jpeg)).ConfigureAwait(false);
+        var check = await photos.CheckAsync(user, options, cancellationToken, new ReferencePhoto(info, photo.Jpeg)).ConfigureAwait(false);
         var state = check.State;
         if (state.State == PhotoState.InSync)
             return Result(user, photo, source, ChangeAction.Updated, exchangeSide, SideOutcome.AlreadyShown, state.SharePointPictureUrl,
@@ -104,15 +104,9 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
         if (profile.ShowsPlaceholder && profile.PictureUrl is null)
             return Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.NothingToRemove, null, "SharePoint already showed the placeholder.", null);
 
-        var write = photos.WriteToken; // once started, a removal is finished: a stop never leaves it halfway
         try
         {
-            if (!profile.ShowsPlaceholder)
-                await sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PlaceholderStateProperty, "1", write).ConfigureAwait(false);
-            if (profile.PictureUrl is not null)
-                await sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureUrlProperty, "", write).ConfigureAwait(false);
-            await sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureTimestampProperty,
-                PhotoSyncService.NewTimestamp(profile.PictureTimestamp), write).ConfigureAwait(false);
+            await ShowPlaceholderAsync(user, profile).ConfigureAwait(false);
         }
         catch (ProfileSyncException ex)
         {
@@ -131,6 +125,17 @@ public sealed class PhotoChangeService(ExchangePhotoSource exchange, PhotoMetada
         }
         var removed = Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.Removed, null, "SharePoint shows the placeholder." + note, null);
         return cleanup.Failure is null ? removed : removed.WithCleanup(cleanup.Failure);
+    }
+
+    /// <summary>Placeholder first, then PictureURL cleared, then a new timestamp; once started it is finished (a stop never leaves it halfway).</summary>
+    private async Task ShowPlaceholderAsync(UserRef user, SharePointProfile profile)
+    {
+        var write = photos.WriteToken;
+        if (!profile.ShowsPlaceholder)
+            await sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PlaceholderStateProperty, "1", write).ConfigureAwait(false);
+        if (profile.PictureUrl is not null)
+            await sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureUrlProperty, "", write).ConfigureAwait(false);
+        await sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureTimestampProperty, PhotoSyncService.NewTimestamp(profile.PictureTimestamp), write).ConfigureAwait(false);
     }
 
     /// <summary>A photo written to SharePoint alone has no Exchange etag: one is made from its hash, so its files have a stable name.</summary>

@@ -20,7 +20,7 @@ public sealed class UserCheck
 }
 
 /// <summary>A photo held against SharePoint in place of Exchange's current one.</summary>
-public sealed record PhotoSource(ExchangePhotoInfo Info, byte[] Bytes);
+public sealed record ReferencePhoto(ExchangePhotoInfo Info, byte[] Bytes);
 
 /// <summary>Options of one run.</summary>
 public sealed record SyncOptions
@@ -43,14 +43,14 @@ public sealed record SyncOptions
 /// </summary>
 public sealed class PhotoSyncService
 {
-    private readonly ExchangePhotoSource _exchange;
+    private readonly ExchangePhotoClient _exchange;
     private readonly PhotoMetadataBatcher _metadata;
     private readonly SharePointRestClient _sharePoint;
     private readonly UserPhotoLibrary _library;
     private readonly RunStop _stop;
 
     /// <param name="stop">The run's stop: where a failure that meets every user is noted, and the token that ends writes only when a stop's grace runs out.</param>
-    public PhotoSyncService(ExchangePhotoSource exchange, PhotoMetadataBatcher metadata, SharePointRestClient sharePoint, UserPhotoLibrary library, RunStop stop)
+    public PhotoSyncService(ExchangePhotoClient exchange, PhotoMetadataBatcher metadata, SharePointRestClient sharePoint, UserPhotoLibrary library, RunStop stop)
     {
         _exchange = exchange;
         _metadata = metadata;
@@ -73,7 +73,7 @@ public sealed class PhotoSyncService
     /// The photo to hold SharePoint against instead of reading Exchange's: a photo Set-ProfilePhoto has
     /// just written (or, -SharePointOnly, is about to write to SharePoint alone).
     /// </param>
-    public async Task<UserCheck> CheckAsync(UserRef user, SyncOptions options, CancellationToken cancellationToken, PhotoSource? source = null)
+    public async Task<UserCheck> CheckAsync(UserRef user, SyncOptions options, CancellationToken cancellationToken, ReferencePhoto? source = null)
     {
         ExchangePhotoInfo? exchange = null;
         SharePointProfile? profile = null;
@@ -118,24 +118,7 @@ public sealed class PhotoSyncService
                         comparison = Compare(exchange, exchangeBytes, thumbnail!, thumbnailBytes!, options.Limits);
                         continue;
                 }
-                var state = new PhotoSyncState
-                {
-                    UserPrincipalName = user.UserPrincipalName,
-                    DisplayName = profile?.DisplayName,
-                    State = decision.State,
-                    Reason = decision.Reason,
-                    ExchangePhotoETag = exchange.ETag,
-                    ExchangePhotoWidth = exchange.Width,
-                    ExchangePhotoHeight = exchange.Height,
-                    ExchangePhotoContentType = exchange.ContentType,
-                    SharePointPictureUrl = profile?.PictureUrl,
-                    SharePointPlaceholderState = profile?.PlaceholderState,
-                    Distance = comparison?.Distance,
-                    ComparedBy = decision.Method,
-                    Failure = decision.State == PhotoState.NotFound
-                        ? Failure.Of(exchange.Status == ExchangePhotoStatus.UserNotFound ? ErrorIds.UserNotFound : ErrorIds.SharePointProfileNotFound, decision.Reason ?? "Not found.")
-                        : null,
-                };
+                var state = StateOf(user, decision, exchange, profile, comparison);
                 return new UserCheck(user, state) { Exchange = exchange, Profile = profile, Location = location, ExchangeBytes = exchangeBytes };
             }
         }
@@ -145,6 +128,25 @@ public sealed class PhotoSyncService
             return new UserCheck(user, ErrorState(user, ex.Failure, exchange, profile));
         }
     }
+
+    private static PhotoSyncState StateOf(UserRef user, Decision decision, ExchangePhotoInfo exchange, SharePointProfile? profile, PhotoComparison? comparison) => new()
+    {
+        UserPrincipalName = user.UserPrincipalName,
+        DisplayName = profile?.DisplayName,
+        State = decision.State,
+        Reason = decision.Reason,
+        ExchangePhotoETag = exchange.ETag,
+        ExchangePhotoWidth = exchange.Width,
+        ExchangePhotoHeight = exchange.Height,
+        ExchangePhotoContentType = exchange.ContentType,
+        SharePointPictureUrl = profile?.PictureUrl,
+        SharePointPlaceholderState = profile?.PlaceholderState,
+        Distance = comparison?.Distance,
+        ComparedBy = decision.Method,
+        Failure = decision.State == PhotoState.NotFound
+            ? Failure.Of(exchange.Status == ExchangePhotoStatus.UserNotFound ? ErrorIds.UserNotFound : ErrorIds.SharePointProfileNotFound, decision.Reason ?? "Not found.")
+            : null,
+    };
 
     private async Task<(ThumbnailEvidence, ThumbnailLocation?, byte[]?)> ReadThumbnailAsync(UserRef user, ExchangePhotoInfo exchange, string pictureUrl, SyncOptions options, CancellationToken cancellationToken)
     {
@@ -260,22 +262,7 @@ public sealed class PhotoSyncService
         var pictureUrl = _library.PictureUrlFor(folder + "/" + prefix + UserPhotoLibrary.MediumSuffix);
         var profile = check.Profile!;
         var pointsThereAlready = string.Equals(profile.PictureUrl, pictureUrl, StringComparison.Ordinal);
-        var uploaded = new List<string>();
-        try
-        {
-            foreach (var (suffix, content) in new[] { (UserPhotoLibrary.SmallSuffix, thumbnails.Small), (UserPhotoLibrary.LargeSuffix, thumbnails.Large), (UserPhotoLibrary.MediumSuffix, thumbnails.Medium) })
-            {
-                await _sharePoint.UploadFileAsync(folder, prefix + suffix, content, write).ConfigureAwait(false);
-                uploaded.Add(folder + "/" + prefix + suffix);
-            }
-        }
-        catch (ProfileSyncException)
-        {
-            // The profile was not touched: the files of this attempt go again, unless the profile already names them.
-            if (!pointsThereAlready) await RecycleAsync(uploaded, options, cleanup).ConfigureAwait(false);
-            throw;
-        }
-        foreach (var path in uploaded) options.Index?.Added(path);
+        var uploaded = await UploadSetAsync(thumbnails, folder, prefix, recycleOnFailure: !pointsThereAlready, options, cleanup).ConfigureAwait(false);
 
         if (!pointsThereAlready)
         {
@@ -315,6 +302,28 @@ public sealed class PhotoSyncService
             // The photo is synced; only the cache-busting timestamp is old, so pages may show the old photo a while longer.
             return (pictureUrl, $"SPS-PictureTimestamp could not be updated ({ex.Message}); pages may show the previous photo until their cache expires.");
         }
+    }
+
+    /// <summary>Uploads S, L, then M (the one PictureURL names); on a failure the files of this attempt go again, the profile untouched.</summary>
+    private async Task<List<string>> UploadSetAsync(ThumbnailSet thumbnails, string folder, string prefix, bool recycleOnFailure, SyncOptions options, Cleanup cleanup)
+    {
+        var uploaded = new List<string>();
+        try
+        {
+            foreach (var (suffix, content) in new[] { (UserPhotoLibrary.SmallSuffix, thumbnails.Small), (UserPhotoLibrary.LargeSuffix, thumbnails.Large), (UserPhotoLibrary.MediumSuffix, thumbnails.Medium) })
+            {
+                await _sharePoint.UploadFileAsync(folder, prefix + suffix, content, _stop.WriteToken).ConfigureAwait(false);
+                uploaded.Add(folder + "/" + prefix + suffix);
+            }
+        }
+        catch (ProfileSyncException)
+        {
+            // Unless the profile already names these files (a rerun of the same photo), they go again.
+            if (recycleOnFailure) await RecycleAsync(uploaded, options, cleanup).ConfigureAwait(false);
+            throw;
+        }
+        foreach (var path in uploaded) options.Index?.Added(path);
+        return uploaded;
     }
 
     /// <summary>The result for a user a sync does not write: Skipped, or Failed when its check failed. No request.</summary>

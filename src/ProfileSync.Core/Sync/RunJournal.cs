@@ -33,6 +33,19 @@ public sealed class RunJournal : IDisposable
 
     public static RunJournal Open(string path, string tenant, string command)
     {
+        try
+        {
+            return OpenOrCreate(path, tenant, command);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ProfileSyncException(ErrorIds.JournalRefused, FailureKind.InvalidInput, $"The journal '{path}' cannot be opened: {ex.Message}", ex)
+            { RecommendedAction = "Give -JournalPath a file this account may write." };
+        }
+    }
+
+    private static RunJournal OpenOrCreate(string path, string tenant, string command)
+    {
         var version = typeof(RunJournal).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
         var finished = new CompactKeySet();
         var resumed = 0;

@@ -25,7 +25,7 @@ public sealed class GetPhotoSyncStateCommand : UserCommandBase<NoPending, PhotoS
     {
         WriteVerbose($"{state.UserPrincipalName}: {state.State}. {state.Reason}");
         WriteObject(state);
-        if (PhotoStateRules.For(state.State).IsError && state.Failure is { } failure) WriteUserError(failure, state.UserPrincipalName, state.Reason);
+        if (PhotoStateRules.For(state.State).IsError && state.Failure is { } failure) WriteError(ErrorRecords.ForUser(failure, state.UserPrincipalName, state.Reason));
     }
 
     /// <summary>A user whose check threw or was stopped before it began: an Error state.</summary>

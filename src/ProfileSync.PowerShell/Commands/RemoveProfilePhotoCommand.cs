@@ -49,8 +49,7 @@ public sealed class RemoveProfilePhotoCommand : PhotoChangeCommandBase<UserRef>
         // -Force answers the prompt, as -Confirm:$false does; -WhatIf and an explicit -Confirm still win.
         if ((Force && !WhatIfRequested && !confirmAsked) || ShouldProcess($"Remove the {where} of '{user}'.", $"Remove the {where} of '{user}'?", "Remove-ProfilePhoto", out reason))
         {
-            if (ExchangeOnly) Run.Continue(user, Remove);
-            else StartWrite(user, Remove);
+            Run.Continue(user, writes: !ExchangeOnly, Remove);
             return;
         }
         WriteNotConfirmed(reason == ShouldProcessReason.WhatIf

@@ -60,7 +60,7 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase<PhotoToSet>
     }
 
     /// <summary>The row's photo source, checked here so a bad row is an error naming it, and the rest goes on.</summary>
-    private PhotoSourceRef? _rowSource;
+    private PhotoFileOrUrl? _rowSource;
 
     protected override void ProcessRecord()
     {
@@ -76,16 +76,16 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase<PhotoToSet>
     }
 
     /// <summary>The row's one source, or the ErrorId and words of what is wrong with it.</summary>
-    private (PhotoSourceRef? Source, string? ErrorId, string? Problem) ReadSource()
+    private (PhotoFileOrUrl? Source, string? ErrorId, string? Problem) ReadSource()
     {
         var hasPath = !string.IsNullOrWhiteSpace(Path);
         var hasUrl = !string.IsNullOrWhiteSpace(Url);
         if (hasPath && hasUrl) return (null, ErrorIds.NoPhotoSource, "the row names both a file and a URL; give one");
-        if (hasPath) return (new PhotoSourceRef(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path!.Trim()), null), null, null);
+        if (hasPath) return (new PhotoFileOrUrl(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path!.Trim()), null), null, null);
         if (!hasUrl) return (null, ErrorIds.NoPhotoSource, "the row names no photo (a Path, PhotoPath, File, Url or SourceUrl column)");
         if (!Uri.TryCreate(Url!.Trim(), UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http"))
             return (null, ErrorIds.PhotoSourceRefused, $"'{Url}' is not an http(s) URL");
-        return (new PhotoSourceRef(null, url), null, null);
+        return (new PhotoFileOrUrl(null, url), null, null);
     }
 
     protected override object? RowData() => _rowSource;
@@ -97,7 +97,7 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase<PhotoToSet>
     /// <summary>Phase one, on a worker: read and prepare the photo. Nothing is written.</summary>
     protected override async Task<Step> StartUser(UserRef user, object? row, CancellationToken cancellationToken)
     {
-        var source = (PhotoSourceRef)row!;
+        var source = (PhotoFileOrUrl)row!;
         try
         {
             var bytes = await ActiveConnection.Sources.ReadAsync(source, _policy, cancellationToken).ConfigureAwait(false);
@@ -115,7 +115,7 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase<PhotoToSet>
         var where = SharePointOnly ? "SharePoint" : "Exchange and SharePoint";
         var what = $"Set the {where} photo of '{user}' from '{prepared.Source}' ({PhotoChangeService.Describe(prepared.Photo)}).";
         if (ShouldProcess(what, $"Set the {where} photo of '{user}'?", "Set-ProfilePhoto", out var reason))
-            StartWrite(prepared.User, async ct => Step.Done(await Run.Services.Changes.SetAsync(prepared.User, prepared.Photo, prepared.Source, SharePointOnly, Options, ct).ConfigureAwait(false)));
+            Run.Continue(prepared.User, writes: true, async ct => Step.Done(await Run.Services.Changes.SetAsync(prepared.User, prepared.Photo, prepared.Source, SharePointOnly, Options, ct).ConfigureAwait(false)));
         else
             WriteNotConfirmed(reason == ShouldProcessReason.WhatIf
                 ? PhotoChangeService.WouldSet(prepared.User, prepared.Photo, prepared.Source, SharePointOnly, "The photo was read and checked; nothing was written (-WhatIf).")
@@ -123,5 +123,5 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase<PhotoToSet>
     }
 
     /// <summary>A source as shown in results and messages: a URL without its query (a signed URL's query is a secret).</summary>
-    private static string Display(PhotoSourceRef source) => source.Path ?? source.Url!.GetLeftPart(UriPartial.Path);
+    private static string Display(PhotoFileOrUrl source) => source.Path ?? source.Url!.GetLeftPart(UriPartial.Path);
 }

@@ -58,7 +58,7 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase<UserCheck, PhotoSy
         var target = state.UserPrincipalName;
         if (ShouldProcess($"Write the Exchange photo to the SharePoint profile ({state.State}: {state.Reason}) for '{target}'.",
                 $"Write the Exchange photo of '{target}' to SharePoint?", "Sync-ProfilePhoto", out var reason))
-            StartWrite(check.User, async ct => Step.Done(await Run.Services.Photos.SyncAsync(check, Options, ct).ConfigureAwait(false)));
+            Run.Continue(check.User, writes: true, async ct => Step.Done(await Run.Services.Photos.SyncAsync(check, Options, ct).ConfigureAwait(false)));
         else
             WriteOutcome(Run.Conclude(PhotoSyncService.NotConfirmed(state, whatIf: reason == ShouldProcessReason.WhatIf)));
     }
@@ -68,9 +68,9 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase<UserCheck, PhotoSy
         WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} ({outcome.StateBefore}). {outcome.Error ?? outcome.Reason}");
         WriteObject(outcome);
         if (outcome.Action == SyncAction.Failed)
-            WriteUserError(outcome.Failure ?? Failure.Of(ErrorIds.SyncFailed, outcome.Reason ?? "The sync failed."), outcome.UserPrincipalName);
+            WriteError(ErrorRecords.ForUser(outcome.Failure ?? Failure.Of(ErrorIds.SyncFailed, outcome.Reason ?? "The sync failed."), outcome.UserPrincipalName));
         else if (outcome.Check is { Failure: { } notFound } && PhotoStateRules.For(outcome.StateBefore).IsError)
-            WriteUserError(notFound, outcome.UserPrincipalName, outcome.Check.Reason);
+            WriteError(ErrorRecords.ForUser(notFound, outcome.UserPrincipalName, outcome.Check.Reason));
         if (outcome.CleanupFailure is { } cleanup) WriteWarning($"{outcome.UserPrincipalName}: {cleanup.Message}");
     }
 }

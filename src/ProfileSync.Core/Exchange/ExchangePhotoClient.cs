@@ -27,11 +27,11 @@ public sealed record ExchangePhotoInfo(
 /// answers into what they mean for one user, for both this and the batch path. Which error codes mean
 /// what is <see cref="GraphWireFormat"/>'s to say.
 /// </summary>
-public sealed class ExchangePhotoSource
+public sealed class ExchangePhotoClient
 {
     private readonly GraphServiceClient _graph;
 
-    public ExchangePhotoSource(ServiceHttpPipeline pipeline, ServiceEndpoints endpoints)
+    public ExchangePhotoClient(ServiceHttpPipeline pipeline, ServiceEndpoints endpoints)
     {
         // The pipeline adds the bearer token by host, so the SDK itself is given no credential.
         _graph = new GraphServiceClient(pipeline.Client, new AnonymousAuthenticationProvider(), endpoints.GraphBaseUrl);

@@ -4,7 +4,7 @@ using ProfileSync.Core.Http;
 namespace ProfileSync.Core.Sources;
 
 /// <summary>Where a new photo comes from: a file, or a URL.</summary>
-public sealed record PhotoSourceRef(string? Path, Uri? Url)
+public sealed record PhotoFileOrUrl(string? Path, Uri? Url)
 {
     public override string ToString() => Path ?? Url?.ToString() ?? "";
 }
@@ -26,9 +26,9 @@ public sealed record UrlFetchPolicy
 /// ProfileSync's tokens, whatever its host; https only unless http is allowed; at most MaxBytes, within
 /// Timeout; a redirect (to any host) is followed only within the same rules, at most MaxRedirects times.
 /// </summary>
-public sealed class PhotoSourceReader(ServiceHttpPipeline pipeline)
+public sealed class PhotoFileOrUrlReader(ServiceHttpPipeline pipeline)
 {
-    public async Task<byte[]> ReadAsync(PhotoSourceRef source, UrlFetchPolicy policy, CancellationToken cancellationToken) =>
+    public async Task<byte[]> ReadAsync(PhotoFileOrUrl source, UrlFetchPolicy policy, CancellationToken cancellationToken) =>
         source.Path is not null ? await ReadFileAsync(source.Path, policy.MaxBytes, cancellationToken).ConfigureAwait(false)
         : await FetchAsync(source.Url!, policy, cancellationToken).ConfigureAwait(false);
 
