@@ -77,6 +77,7 @@ public static class ErrorCatalog
         [ErrorIds.PhotoSourceRefused] = new(FailureKind.InvalidInput, "Give an https URL (or -AllowHttp on a trusted network), a photo within -MaxSourceMB, or a readable file; the other rows go on."),
         [ErrorIds.PhotoSourceFailed] = new(FailureKind.ConnectionError, "Check that the photo's server answers (or raise -TimeoutSeconds), then run again for this row."),
         [ErrorIds.DuplicateUser] = new(FailureKind.InvalidInput, "Keep one row per user."),
+        [ErrorIds.ProfileWriteRefused] = new(FailureKind.AccessDenied, SharePoint.ProfileWriteRights.AnyAction),
         [ErrorIds.CleanupFailed] = new(FailureKind.ServiceError, "Nothing is needed for the photo itself; delete the files the message names from the User Photos library when convenient."),
     };
 

@@ -38,13 +38,18 @@ public sealed class ProfileSyncConnection : IDisposable
     public static ProfileSyncConnection Create(ServiceEndpoints endpoints, SignInRequest request, string? photoFolder = null, TimeProvider? clock = null)
     {
         if (request.Method == SignInMethod.AccessToken)
-            return new ProfileSyncConnection(endpoints,
+        {
+            var sharePointToken = new PreAcquiredTokenSource(request.SharePointAccessToken ?? throw new ArgumentException("-SharePointAccessToken is needed."));
+            var byToken = new ProfileSyncConnection(endpoints,
                 new PreAcquiredTokenSource(request.GraphAccessToken ?? throw new ArgumentException("-GraphAccessToken is needed.")),
-                new PreAcquiredTokenSource(request.SharePointAccessToken ?? throw new ArgumentException("-SharePointAccessToken is needed.")),
-                request.Description, photoFolder);
+                sharePointToken, request.Description, photoFolder);
+            // A pre-acquired token is read once, locally, for its kind; it is never validated or shown.
+            byToken.SharePoint.SignIn = SignInKinds.OfAccessToken(sharePointToken.GetTokenAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult());
+            return byToken;
+        }
         var tenantId = string.IsNullOrWhiteSpace(request.TenantId) ? endpoints.DefaultTenantId : request.TenantId.Trim();
         var credential = CredentialFactory.Create(request, endpoints.Cloud, tenantId);
-        return new ProfileSyncConnection(endpoints,
+        var connection = new ProfileSyncConnection(endpoints,
             new CredentialTokenSource(credential, endpoints.GraphScope, request.Description, clock),
             new CredentialTokenSource(credential, endpoints.SharePointScope, request.Description, clock),
             request.Description, photoFolder)
@@ -52,6 +57,8 @@ public sealed class ProfileSyncConnection : IDisposable
             TenantId = request.Method == SignInMethod.ManagedIdentity ? null : tenantId,
             ClientId = request.Method == SignInMethod.ManagedIdentity ? request.ManagedIdentityClientId : request.ClientId,
         };
+        connection.SharePoint.SignIn = SignInKinds.Of(request.Method);
+        return connection;
     }
 
     /// <summary>Gets both services' tokens now, so a sign-in prompt or a wrong credential shows at connect time, not mid-run.</summary>

@@ -89,4 +89,5 @@ public static class ErrorIds
     public const string PhotoSourceFailed = "PhotoSourceFailed";
     public const string DuplicateUser = "DuplicateUser";
     public const string CleanupFailed = "CleanupFailed";
+    public const string ProfileWriteRefused = "ProfileWriteRefused";
 }

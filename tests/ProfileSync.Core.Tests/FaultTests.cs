@@ -88,10 +88,7 @@ public partial class FaultTests
         }
         violations.AddRange(AsItWasOrSynced(emulator, before));
 
-        // No file of ProfileSync's that no profile points at (S, M and L of every PictureURL count).
-        var referenced = Profiles(emulator).Values.Where(p => p.PictureUrl is not null)
-            .SelectMany(p => ThumbnailSet(p.PictureUrl!)).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var stray = emulator.State.FilePaths().Where(f => ProfileSyncName().IsMatch(f) && !referenced.Contains(f)).ToList();
+        var stray = StrayFiles(emulator);
         if (waits == 0) violations.Add("no request was ever retried: the faults did not reach the pipeline");
         return new FaultRunReport(seed, people.Count, emulator.InjectedFaults, emulator.InjectedFaultsByKind,
             faultyResults.Count(r => r.Action == SyncAction.Failed), faultyResults.Count(r => r.Action == SyncAction.Updated),
@@ -131,6 +128,14 @@ public partial class FaultTests
             }
         }));
         return results.ToList();
+    }
+
+    /// <summary>Files of ProfileSync's that no profile points at (S, M and L of every PictureURL count).</summary>
+    internal static List<string> StrayFiles(Emulator emulator)
+    {
+        var referenced = Profiles(emulator).Values.Where(p => p.PictureUrl is not null)
+            .SelectMany(p => ThumbnailSet(p.PictureUrl!)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return emulator.State.FilePaths().Where(f => ProfileSyncName().IsMatch(f) && !referenced.Contains(f)).ToList();
     }
 
     internal sealed record ProfileView(string? PictureUrl, string? Placeholder);

@@ -90,16 +90,16 @@ public class UserRunTests
         }
     }
 
-    private static UserRun<UserCheck, PhotoSyncResult> SyncRun(ProfileSyncConnection connection, int throttleLimit = 40) =>
+    internal static UserRun<UserCheck, PhotoSyncResult> SyncRun(ProfileSyncConnection connection, int throttleLimit = 40) =>
         new(connection, new RunSettings { Command = "Sync-ProfilePhoto", ThrottleLimit = throttleLimit },
             (u, ex) => PhotoSyncService.NotWritten(PhotoSyncService.ErrorState(u, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "stopped"))));
 
-    private static UserRun<NoPending, PhotoSyncState> CheckRun(ProfileSyncConnection connection) =>
+    internal static UserRun<NoPending, PhotoSyncState> CheckRun(ProfileSyncConnection connection) =>
         new(connection, new RunSettings { Command = "Get-PhotoSyncState" },
             (u, ex) => PhotoSyncService.ErrorState(u, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "stopped")));
 
     /// <summary>What Sync-ProfilePhoto does with a run, without PowerShell: check on a worker, write what differs.</summary>
-    private static void DriveSync(UserRun<UserCheck, PhotoSyncResult> run, IEnumerable<UserRef> users, List<PhotoSyncResult> into, Action? afterEach = null)
+    internal static void DriveSync(UserRun<UserCheck, PhotoSyncResult> run, IEnumerable<UserRef> users, List<PhotoSyncResult> into, Action? afterEach = null)
     {
         foreach (var user in users)
         {
@@ -122,7 +122,7 @@ public class UserRunTests
         }
     }
 
-    private static List<PhotoSyncState> DriveCheck(UserRun<NoPending, PhotoSyncState> run, IEnumerable<UserRef> users, Action? afterEach = null)
+    internal static List<PhotoSyncState> DriveCheck(UserRun<NoPending, PhotoSyncState> run, IEnumerable<UserRef> users, Action? afterEach = null)
     {
         var states = new List<PhotoSyncState>();
         foreach (var user in users)
@@ -139,7 +139,7 @@ public class UserRunTests
         }
     }
 
-    private static IReadOnlyList<UserRef> SlowUsers(Emulator emulator) => emulator.State.DirectoryOrder().Select(u => UserRef.Parse(u.Upn)).ToList();
+    internal static IReadOnlyList<UserRef> SlowUsers(Emulator emulator) => emulator.State.DirectoryOrder().Select(u => UserRef.Parse(u.Upn)).ToList();
 
     private static Task<Emulator> SlowEmulator() =>
         Emulator.StartAsync(Scenario.Load(Path.Combine(AppContext.BaseDirectory, "scenarios", "slow.json")));

@@ -23,8 +23,10 @@ public sealed class Emulator : IAsyncDisposable
     private readonly MailboxConcurrency _mailboxes = new();
     private readonly SharePointBudget _budget = new();
     private readonly FaultInjector _faults = new();
-    private readonly TokenRejection _rejectGraph = new();
-    private readonly TokenRejection _rejectSharePoint = new();
+    private readonly ArmedRefusal _rejectGraph = new();
+    private readonly ArmedRefusal _rejectSharePoint = new();
+    /// <summary>Profile writes refused in the scenario's shape once armed (ProfileWriteRights other than "allowed" arms it at once).</summary>
+    private readonly ArmedRefusal _refuseProfileWrites = new();
 
     private Emulator(Scenario scenario)
     {
@@ -32,6 +34,7 @@ public sealed class Emulator : IAsyncDisposable
         Identity = new IdentityEndpoint(scenario);
         GraphToken = scenario.GraphToken ?? "graph-" + RandomToken();
         SharePointToken = scenario.SharePointToken ?? "spo-" + RandomToken();
+        if (scenario.ProfileWriteRights != "allowed") _refuseProfileWrites.Arm(0);
     }
 
     public TenantState State { get; }
@@ -534,6 +537,17 @@ public sealed class Emulator : IAsyncDisposable
     /// <summary>What the control call /tokens/reject does, for in-process tests: after N more requests the service answers 401 to every token.</summary>
     public void RejectTokens(string service, int after) => (service == "graph" ? _rejectGraph : _rejectSharePoint).Arm(after);
 
+    /// <summary>
+    /// What POST /rights does: profile writes refused in <paramref name="shape"/> ("403" or "500") after
+    /// <paramref name="after"/> more of them, or allowed again ("allowed"); uploads allowed or not.
+    /// </summary>
+    public void SetRights(string shape, int after = 0, bool? uploads = null)
+    {
+        Scenario.ProfileWriteRights = shape;
+        if (shape == "allowed") _refuseProfileWrites.Disarm(); else _refuseProfileWrites.Arm(after);
+        if (uploads is bool allowed) Scenario.UploadAllowed = allowed;
+    }
+
     /// <summary>What /tokens/accept does: tokens are accepted again.</summary>
     public void AcceptTokens()
     {
@@ -626,6 +640,12 @@ public sealed class Emulator : IAsyncDisposable
             }
             if (after.StartsWith("/Files/AddUsingPath(", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "POST")
             {
+                if (!Scenario.UploadAllowed)
+                {
+                    await SharePointErrorAsync(ctx, 403, "-2147024891, System.UnauthorizedAccessException",
+                        "Access denied. You do not have permission to perform this action or access this resource.");
+                    return;
+                }
                 await AddFileAsync(ctx, folder, Argument(ctx, after, "decodedurl"), after.Contains("overwrite=true", StringComparison.OrdinalIgnoreCase));
                 return;
             }
@@ -760,6 +780,17 @@ public sealed class Emulator : IAsyncDisposable
             // Another user's profile can be written only through the admin site.
             await SharePointErrorAsync(ctx, 403, "-2147024891, System.UnauthorizedAccessException",
                 "Access denied. You do not have permission to perform this action or access this resource.");
+            return;
+        }
+        if (Scenario.ProfileWriteRights != "allowed" && _refuseProfileWrites.Rejects())
+        {
+            // The two shapes in which SharePoint refuses a sign-in that may not write other users' profiles; both meet every user.
+            if (Scenario.ProfileWriteRights == "500")
+                await SharePointErrorAsync(ctx, 500, "-2146232832, Microsoft.SharePoint.SPException",
+                    "This operation requires you to be managing your own data or have administrator privileges.");
+            else
+                await SharePointErrorAsync(ctx, 403, "-2147024891, System.UnauthorizedAccessException",
+                    "Access denied. You do not have permission to perform this action or access this resource.");
             return;
         }
         JsonNode? body;
@@ -1020,6 +1051,16 @@ public sealed class Emulator : IAsyncDisposable
             // Tokens are good again (both services).
             _rejectSharePoint.Disarm();
             _rejectGraph.Disarm();
+            ctx.Response.StatusCode = 204;
+            return;
+        }
+        if (path == "/rights" && ctx.Request.Method == "POST")
+        {
+            // ?profileWrite=allowed|403|500[&after=N][&upload=allowed|refused]: the sign-in's profile-write right, withdrawn after N more writes.
+            var shape = ctx.Request.Query["profileWrite"].ToString();
+            if (shape is not ("allowed" or "403" or "500")) { ctx.Response.StatusCode = 400; return; }
+            var upload = ctx.Request.Query["upload"].ToString();
+            SetRights(shape, int.TryParse(ctx.Request.Query["after"], out var n) ? n : 0, upload.Length == 0 ? null : upload == "allowed");
             ctx.Response.StatusCode = 204;
             return;
         }

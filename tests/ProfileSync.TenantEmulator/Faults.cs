@@ -66,17 +66,18 @@ public sealed class FaultInjector
 }
 
 /// <summary>
-/// A service's tokens revoked mid-run (control POST /tokens/reject): once armed, the next N requests pass,
-/// then every request with a token the service would otherwise accept is answered 401, until disarmed.
+/// A refusal that starts mid-run: once armed, the next N requests it is asked about pass, then every
+/// one is refused until disarmed. A service's tokens revoked (control POST /tokens/reject: 401), or the
+/// right to write other users' profiles withdrawn (POST /rights).
 /// </summary>
-public sealed class TokenRejection
+public sealed class ArmedRefusal
 {
     private long _remaining = long.MaxValue; // passes left; MaxValue: not armed
 
     public void Arm(int after) => Interlocked.Exchange(ref _remaining, Math.Max(0, after));
     public void Disarm() => Interlocked.Exchange(ref _remaining, long.MaxValue);
 
-    /// <summary>Whether this request's token is refused (counts the request as one of the N that pass).</summary>
+    /// <summary>Whether this request is refused (counts the request as one of the N that pass).</summary>
     public bool Rejects()
     {
         while (true)

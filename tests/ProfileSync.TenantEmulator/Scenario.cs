@@ -26,6 +26,15 @@ public sealed class Scenario
     public int SharePointThrottleStatus { get; set; } = 429;
     /// <summary>How a missing profile is answered: "odata-null" or "empty-object" (both seen, facts doc section 3).</summary>
     public string MissingProfileAnswer { get; set; } = "odata-null";
+    /// <summary>
+    /// Whether the sign-in may write other users' profiles (SetSingleValueProfileProperty on the admin
+    /// site): "allowed"; "403" (app-only without SharePoint User.ReadWrite.All: -2147024891,
+    /// System.UnauthorizedAccessException); "500" (delegated admins and managed identities in some
+    /// tenants: Microsoft.SharePoint.SPException "...managing your own data..."). Control: POST /rights.
+    /// </summary>
+    public string ProfileWriteRights { get; set; } = "allowed";
+    /// <summary>Whether the sign-in may add and recycle files on the My Site host; false answers 403 Access denied.</summary>
+    public bool UploadAllowed { get; set; } = true;
     public List<ScenarioUser> Users { get; set; } = new();
     public Population? Population { get; set; }
     /// <summary>Managed identities that may get tokens from the identity endpoint; none listed: one system-assigned with full rights.</summary>

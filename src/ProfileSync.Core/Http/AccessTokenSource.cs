@@ -143,20 +143,28 @@ public sealed class CredentialTokenSource : IAccessTokenSource
 /// <summary>Reads the exp claim of a JWT for display. No validation: ProfileSync never trusts a token's claims.</summary>
 internal static class JwtExpiry
 {
-    public static DateTimeOffset? Read(string token)
+    public static DateTimeOffset? Read(string token) =>
+        JwtPayload.Read(token, root => root.TryGetProperty("exp", out var exp) && exp.TryGetInt64(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : (DateTimeOffset?)null);
+}
+
+/// <summary>The one reader of a JWT's payload. It does not validate the token (the services do); it only reads claims for local decisions.</summary>
+internal static class JwtPayload
+{
+    /// <summary>What <paramref name="read"/> takes from the payload; default for anything that is not a readable JWT.</summary>
+    public static T? Read<T>(string token, Func<System.Text.Json.JsonElement, T?> read)
     {
         var parts = token.Split('.');
-        if (parts.Length != 3) return null;
+        if (parts.Length != 3) return default;
         try
         {
             var payload = parts[1].Replace('-', '+').Replace('_', '/');
             payload = payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=');
             using var doc = System.Text.Json.JsonDocument.Parse(Convert.FromBase64String(payload));
-            return doc.RootElement.TryGetProperty("exp", out var exp) && exp.TryGetInt64(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
+            return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object ? read(doc.RootElement) : default;
         }
         catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException)
         {
-            return null;
+            return default;
         }
     }
 }

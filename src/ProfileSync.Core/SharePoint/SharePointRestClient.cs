@@ -78,9 +78,15 @@ public sealed class SharePointRestClient
                 throw new ProfileSyncException(ErrorIds.SharePointProfileNotFound, FailureKind.NotFound,
                     $"'{user}' has no SharePoint profile any more (deleted during the run?); {propertyName} was not set.")
                 { StatusCode = (int)response.StatusCode, RecommendedAction = "Nothing to do if the user left; otherwise run again once SharePoint has the profile." };
+            var (code, message) = SharePointWireFormat.ReadError(body);
+            if (ProfileWriteRights.IsRefusal((int)response.StatusCode, code))
+                throw ProfileWriteRights.Refused((int)response.StatusCode, code, message, propertyName, user.UserPrincipalName, SignIn);
             throw Failure(response.StatusCode, body, $"setting {propertyName} of '{user}'", ServiceFailure.Need.SharePointAdmin);
         }
     }
+
+    /// <summary>Whose rights the SharePoint token carries; set at connect time, for the advice a refused write gives.</summary>
+    public SignIn.SignInKind SignIn { get; set; }
 
     /// <summary>The folders of a library's root folder (e.g. '/User Photos'), with how many items each holds.</summary>
     public async Task<IReadOnlyList<PhotoFolder>> ListFoldersAsync(string serverRelativeUrl, CancellationToken cancellationToken)

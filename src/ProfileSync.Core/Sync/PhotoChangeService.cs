@@ -17,6 +17,8 @@ public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetada
     /// <summary>Writes a prepared photo: to Exchange (unless sharePointOnly), then to SharePoint.</summary>
     public async Task<PhotoChangeResult> SetAsync(UserRef user, PreparedPhoto photo, string source, bool sharePointOnly, SyncOptions options, CancellationToken cancellationToken)
     {
+        if (await ProveAsync(user, cancellationToken).ConfigureAwait(false) is { } refused)
+            return Result(user, photo, source, ChangeAction.Failed, SideOutcome.NotRequested, SideOutcome.Failed, null, $"SharePoint: {refused.Message} Exchange was not touched.", refused);
         var exchangeSide = SideOutcome.NotRequested;
         ExchangePhotoInfo info;
         if (!sharePointOnly)
@@ -70,6 +72,8 @@ public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetada
     /// </summary>
     public async Task<PhotoChangeResult> RemoveAsync(UserRef user, bool exchangeOnly, bool sharePointOnly, SyncOptions options, CancellationToken cancellationToken)
     {
+        if (!exchangeOnly && await ProveAsync(user, cancellationToken).ConfigureAwait(false) is { } refused)
+            return Removal(user, ChangeAction.Failed, SideOutcome.NotRequested, SideOutcome.Failed, null, $"SharePoint: {refused.Message} Exchange was not touched.", refused);
         var exchangeSide = SideOutcome.NotRequested;
         if (!sharePointOnly)
         {
@@ -125,6 +129,21 @@ public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetada
         }
         var removed = Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.Removed, null, "SharePoint shows the placeholder." + note, null);
         return cleanup.Failure is null ? removed : removed.WithCleanup(cleanup.Failure);
+    }
+
+    /// <summary>Proves the profile-write right before anything (Exchange included) is written; the failure when it cannot be proven.</summary>
+    private async Task<Failure?> ProveAsync(UserRef user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await photos.ProveProfileWriteAsync(user, null, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (ProfileSyncException ex)
+        {
+            photos.NoteFailure(ex);
+            return ex.Failure;
+        }
     }
 
     /// <summary>Placeholder first, then PictureURL cleared, then a new timestamp; once started it is finished (a stop never leaves it halfway).</summary>

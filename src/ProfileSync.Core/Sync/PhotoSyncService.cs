@@ -69,6 +69,35 @@ public sealed class PhotoSyncService
     /// <summary>Writes are not stopped by a stop, only when its grace runs out (see <see cref="RunStop"/>).</summary>
     internal CancellationToken WriteToken => _stop.WriteToken;
 
+    private readonly SemaphoreSlim _proofGate = new(1, 1);
+    private volatile bool _profileWriteProven;
+
+    /// <summary>
+    /// Before the run's first upload or profile write: proves that the sign-in may write other users'
+    /// profiles with a harmless write (SPS-PictureTimestamp set to the value it already has). A refusal,
+    /// in either of SharePoint's shapes, throws ProfileWriteRefused, which stops the run before any file
+    /// is uploaded; users waiting here meet the same. Any other failure is this user's own, and the next
+    /// user proves the right. A user without a profile proves nothing and is let through (its write fails as NotFound).
+    /// </summary>
+    internal async Task ProveProfileWriteAsync(UserRef user, SharePointProfile? profile, CancellationToken cancellationToken)
+    {
+        if (_profileWriteProven) return;
+        await _proofGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_profileWriteProven) return;
+            if (_stop.Failure is { ErrorId: ErrorIds.ProfileWriteRefused } refused) throw refused.ToException();
+            profile ??= await _sharePoint.GetProfileAsync(user, cancellationToken).ConfigureAwait(false);
+            if (profile is null) return;
+            await _sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureTimestampProperty, profile.PictureTimestamp ?? "", _stop.WriteToken).ConfigureAwait(false);
+            _profileWriteProven = true;
+        }
+        finally
+        {
+            _proofGate.Release();
+        }
+    }
+
     /// <param name="source">
     /// The photo to hold SharePoint against instead of reading Exchange's: a photo Set-ProfilePhoto has
     /// just written (or, -SharePointOnly, is about to write to SharePoint alone).
@@ -233,6 +262,7 @@ public sealed class PhotoSyncService
             var identity = PhotoIdentity.Of(check.Exchange!.ETag!, bytes);
             // Made before anything is written: a photo that cannot be read fails here and SharePoint is untouched.
             var thumbnails = ThumbnailMaker.Make(bytes, identity, options.Sizes, options.Limits);
+            await ProveProfileWriteAsync(check.User, check.Profile, cancellationToken).ConfigureAwait(false);
             var (folder, basePrefix) = await TargetAsync(check, cancellationToken).ConfigureAwait(false);
             var prefix = basePrefix + "_" + UserPhotoLibrary.PhotoToken(check.User, identity.ETag);
             var (pictureUrl, note) = await WriteAsync(check, thumbnails, folder, prefix, options, cleanup).ConfigureAwait(false);
