@@ -78,6 +78,7 @@ public static class ErrorCatalog
         [ErrorIds.PhotoSourceFailed] = new(FailureKind.ConnectionError, "Check that the photo's server answers (or raise -TimeoutSeconds), then run again for this row."),
         [ErrorIds.DuplicateUser] = new(FailureKind.InvalidInput, "Keep one row per user."),
         [ErrorIds.ProfileWriteRefused] = new(FailureKind.AccessDenied, SharePoint.ProfileWriteRights.AnyAction),
+        [ErrorIds.PhotoFolderTooLarge] = new(FailureKind.ServiceError, "Create a new folder in the My Site host's 'User Photos' library and give it to Connect-ProfileSync -PhotoFolder '/User Photos/<folder>'."),
         [ErrorIds.CleanupFailed] = new(FailureKind.ServiceError, "Nothing is needed for the photo itself; delete the files the message names from the User Photos library when convenient."),
     };
 

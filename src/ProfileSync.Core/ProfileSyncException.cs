@@ -90,4 +90,5 @@ public static class ErrorIds
     public const string DuplicateUser = "DuplicateUser";
     public const string CleanupFailed = "CleanupFailed";
     public const string ProfileWriteRefused = "ProfileWriteRefused";
+    public const string PhotoFolderTooLarge = "PhotoFolderTooLarge";
 }

@@ -125,3 +125,34 @@ public class ProfileWriteRightsTests
         Assert.DoesNotContain(states, s => s.State == PhotoState.Error);
     }
 }
+
+/// <summary>Issue 12: an upload into a folder above the list view threshold (500 SPQueryThrottledException) is no throttle.</summary>
+public class ViewThresholdTests
+{
+    [Fact]
+    public async Task An_upload_over_the_view_threshold_stops_the_run_once_naming_the_folder_and_its_size_without_retries()
+    {
+        await using var emulator = await Emulator.StartAsync(Scenario.Parse("""
+            { "tenant": "contoso", "folderItemThreshold": 30, "thresholdOnAddUsingPath": true,
+              "population": { "count": 40, "upnFormat": "t{0:000}@contoso.com", "seed": 5, "mix": [ "stale", "synced-objectid" ] } }
+            """));
+        using var connection = EmulatorServiceTests.Connect(emulator);
+        var folder = emulator.State.PhotoFolderUrl;
+        var items = emulator.State.CountFilesIn(folder);
+        Assert.True(items >= 30, $"the scenario fills the folder ({items} items)");
+        var before = FaultTests.Profiles(emulator);
+
+        using var run = UserRunTests.SyncRun(connection);
+        var stopped = Assert.Throws<RunStoppedException>(() => UserRunTests.DriveSync(run, UserRunTests.SlowUsers(emulator), new List<PhotoSyncResult>()));
+
+        Assert.Equal(ErrorIds.PhotoFolderTooLarge, stopped.Failure.ErrorId);
+        Assert.Contains(folder, stopped.Failure.Message);
+        Assert.Contains($"{items:N0} items", stopped.Failure.Message);
+        Assert.Contains("-PhotoFolder", stopped.Failure.RecommendedAction);
+        var uploads = emulator.State.RequestLog.Where(e => e.Target.Contains("AddUsingPath", StringComparison.Ordinal)).ToList();
+        Assert.All(uploads, u => Assert.Equal(500, u.Status));
+        Assert.True(uploads.Count <= 40, $"each refused upload was sent once, not retried ({uploads.Count})");
+        Assert.Equal(0, connection.Counters.SharePointThrottled);
+        Assert.Equal(before, FaultTests.Profiles(emulator));
+    }
+}

@@ -646,6 +646,12 @@ public sealed class Emulator : IAsyncDisposable
                         "Access denied. You do not have permission to perform this action or access this resource.");
                     return;
                 }
+                if (Scenario.FolderItemThreshold > 0 && Scenario.ThresholdOnAddUsingPath && folder is not null && State.CountFilesIn(folder) >= Scenario.FolderItemThreshold)
+                {
+                    await SharePointErrorAsync(ctx, 500, "-2147024860, Microsoft.SharePoint.SPQueryThrottledException",
+                        "The attempted operation is prohibited because it exceeds the list view threshold.");
+                    return;
+                }
                 await AddFileAsync(ctx, folder, Argument(ctx, after, "decodedurl"), after.Contains("overwrite=true", StringComparison.OrdinalIgnoreCase));
                 return;
             }
@@ -1069,6 +1075,8 @@ public sealed class Emulator : IAsyncDisposable
             // Switches latency and the SharePoint budget (e.g. off to prepare a tenant quickly, on to measure), and starts a fresh budget minute.
             if (int.TryParse(ctx.Request.Query["latencyMs"], out var latency)) Scenario.LatencyMs = latency;
             if (int.TryParse(ctx.Request.Query["sharePointRequestsPerMinute"], out var budget)) Scenario.SharePointRequestsPerMinute = budget;
+            if (int.TryParse(ctx.Request.Query["folderItemThreshold"], out var threshold)) Scenario.FolderItemThreshold = threshold;
+            if (bool.TryParse(ctx.Request.Query["thresholdOnAddUsingPath"], out var onPath)) Scenario.ThresholdOnAddUsingPath = onPath;
             _budget.Reset();
             ctx.Response.StatusCode = 204;
             return;

@@ -33,6 +33,14 @@ public sealed class Scenario
     /// tenants: Microsoft.SharePoint.SPException "...managing your own data..."). Control: POST /rights.
     /// </summary>
     public string ProfileWriteRights { get; set; } = "allowed";
+    /// <summary>
+    /// The list view threshold of a folder (0: off). Reports (facts doc, section 5b) name Files/add into
+    /// folders above it as failing with 500 SPQueryThrottledException; ProfileSync adds by path
+    /// (AddUsingPath), whose behaviour there is unconfirmed, so the threshold meets AddUsingPath only when
+    /// <see cref="ThresholdOnAddUsingPath"/> says so (the tests of ProfileSync's handling turn it on).
+    /// </summary>
+    public int FolderItemThreshold { get; set; }
+    public bool ThresholdOnAddUsingPath { get; set; }
     /// <summary>Whether the sign-in may add and recycle files on the My Site host; false answers 403 Access denied.</summary>
     public bool UploadAllowed { get; set; } = true;
     public List<ScenarioUser> Users { get; set; } = new();

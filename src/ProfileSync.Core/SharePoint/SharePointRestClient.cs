@@ -132,8 +132,41 @@ public sealed class SharePointRestClient
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            var (code, message) = SharePointWireFormat.ReadError(body);
+            if (SharePointWireFormat.IsViewThreshold((int)response.StatusCode, code))
+                throw await FolderTooLargeAsync(folderServerRelativeUrl, (int)response.StatusCode, code, message, cancellationToken).ConfigureAwait(false);
             throw Failure(response.StatusCode, body, $"uploading '{fileName}' to '{folderServerRelativeUrl}'", ServiceFailure.Need.SharePointAdmin);
         }
+    }
+
+    /// <summary>
+    /// The list view threshold met on an upload: a property of the folder, not a throttle, so it is
+    /// not retried and it stops the run (every upload into that folder would meet it). The folder's
+    /// item count is read for the message when SharePoint gives it.
+    /// </summary>
+    private async Task<ProfileSyncException> FolderTooLargeAsync(string folder, int status, string? code, string? message, CancellationToken cancellationToken)
+    {
+        var slash = folder.TrimEnd('/').LastIndexOf('/');
+        int? items = null;
+        if (slash > 0)
+        {
+            try
+            {
+                items = (await ListFoldersAsync(folder[..slash], cancellationToken).ConfigureAwait(false))
+                    .FirstOrDefault(f => f.ServerRelativeUrl.Equals(folder.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))?.ItemCount;
+            }
+            catch (ProfileSyncException)
+            {
+                items = null; // the size is only for the message; the refusal stands without it
+            }
+        }
+        var size = items is int n ? $"it holds {n:N0} items" : "its size could not be read";
+        return new ProfileSyncException(ErrorIds.PhotoFolderTooLarge, FailureKind.ServiceError,
+            $"SharePoint refused to add a file to '{folder}' ({status} {code}: {message ?? "no error text"}); {size}, above the list view threshold. Retrying does not help.")
+        {
+            Service = "SharePoint", StatusCode = status, ServiceErrorCode = code, StopsRun = true,
+            RecommendedAction = "Create a new folder in the My Site host's 'User Photos' library and give it to Connect-ProfileSync -PhotoFolder '/User Photos/<folder>'; new thumbnails are written there.",
+        };
     }
 
     /// <summary>Moves a file of the My Site host to the recycle bin (recoverable). False when it was already gone.</summary>

@@ -102,6 +102,13 @@ public static class SharePointWireFormat
     }
 
     /// <summary>The service's error code and message from either error shape; (null, null) when the body is not one.</summary>
+    /// <summary>
+    /// SharePoint's list view threshold (a folder or list over 5,000 items met by a query that enumerates
+    /// it): 500 with SPQueryThrottledException. Despite the name it is no throttle; waiting does not help.
+    /// </summary>
+    public static bool IsViewThreshold(int status, string? code) =>
+        status == 500 && code?.Contains("SPQueryThrottledException", StringComparison.Ordinal) == true;
+
     public static (string? Code, string? Message) ReadError(string body)
     {
         try

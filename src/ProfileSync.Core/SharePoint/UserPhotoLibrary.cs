@@ -40,6 +40,8 @@ public sealed class UserPhotoLibrary
     }
 
     public string LibraryUrl => _libraryUrl;
+    /// <summary>The admin named the photo folder (-PhotoFolder): new thumbnails go there, whatever folder the old ones are in.</summary>
+    public bool HasConfiguredFolder => _configuredFolder is not null;
 
     /// <summary>
     /// The token ProfileSync puts into the names of the thumbnails it writes: 12 hex digits of

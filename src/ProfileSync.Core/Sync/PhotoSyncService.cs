@@ -372,8 +372,9 @@ public sealed class PhotoSyncService
     };
 
     /// <summary>
-    /// Where to write and under which base name: the folder of the user's current thumbnails when
-    /// PictureURL names files of the tenant's photo library, else the discovered photo folder; the
+    /// Where to write and under which base name: the folder -PhotoFolder names; else the folder of the
+    /// user's current thumbnails when PictureURL names files of the tenant's photo library, else the
+    /// discovered photo folder (a folder over the view threshold is left by naming another); the
     /// base is the Entra object id (stable across UPN renames, no '#' for guests), else the account
     /// name made safe. The photo token follows the base, so each photo gets its own names.
     /// </summary>
@@ -382,7 +383,7 @@ public sealed class PhotoSyncService
         var objectId = check.Profile?.ObjectId;
         var basePrefix = Guid.TryParse(objectId, out var id) ? id.ToString("D") : check.User.LegacyFilePrefix;
         var location = CurrentLocation(check);
-        if (location is { FollowsNamingScheme: true } && location.FilePrefix.Length > 0 && _library.IsInLibrary(location.FolderServerRelativeUrl))
+        if (!_library.HasConfiguredFolder && location is { FollowsNamingScheme: true } && location.FilePrefix.Length > 0 && _library.IsInLibrary(location.FolderServerRelativeUrl))
             return (location.FolderServerRelativeUrl, basePrefix);
         return (await _library.GetPhotoFolderAsync(cancellationToken).ConfigureAwait(false), basePrefix);
     }
