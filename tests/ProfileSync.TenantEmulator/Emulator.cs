@@ -1060,6 +1060,14 @@ public sealed class Emulator : IAsyncDisposable
             ctx.Response.StatusCode = 204;
             return;
         }
+        if (path.StartsWith("/users/", StringComparison.Ordinal) && path.EndsWith("/pull", StringComparison.Ordinal) && ctx.Request.Method == "POST")
+        {
+            // SharePoint's own pull of one user's Exchange photo (as when the user opens their own profile).
+            var upn = Uri.UnescapeDataString(path["/users/".Length..^"/pull".Length]);
+            var user = State.FindByKey(upn);
+            ctx.Response.StatusCode = user is null ? 404 : State.SharePointPull(user) ? 204 : 409;
+            return;
+        }
         if (path == "/rights" && ctx.Request.Method == "POST")
         {
             // ?profileWrite=allowed|403|500[&after=N][&upload=allowed|refused]: the sign-in's profile-write right, withdrawn after N more writes.

@@ -167,21 +167,49 @@ public sealed class TenantState
         };
     }
 
+    /// <summary>The name SharePoint gives the thumbnails it copies itself: the account name with every other character as '_'.</summary>
+    private static string SharePointOwnPrefix(EmulatedUser user) => string.Concat(user.Upn.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+
+    private void WriteThumbs(string prefix, Func<byte[]> source, int large = 240, int quality = 75)
+    {
+        foreach (var (suffix, side) in new[] { ("_SThumb.jpg", 48), ("_MThumb.jpg", 72), ("_LThumb.jpg", large) })
+            WriteFile($"{PhotoFolderUrl}/{prefix}{suffix}", () => PhotoFactory.SharePointThumbnail(source(), side, quality));
+    }
+
+    private void PointAt(EmulatedUser user, string prefix, string placeholder, string timestamp = "63850000000")
+    {
+        var profile = user.Profile!;
+        lock (profile)
+        {
+            // While seeding the host's origin is not known yet; BindMySiteOrigin fills it in.
+            profile["PictureURL"] = (MySiteOrigin.Length > 0 ? MySiteOrigin : MySitePlaceholderOrigin) + EscapePath($"{PhotoFolderUrl}/{prefix}_MThumb.jpg");
+            profile["SPS-PicturePlaceholderState"] = placeholder;
+            profile["SPS-PictureTimestamp"] = timestamp;
+        }
+    }
+
+    /// <summary>
+    /// SharePoint's own pull (SPS-PictureExchangeSyncState = 1, the user opened their own photo): it
+    /// copies the Exchange photo into thumbnails of its own naming (L = 300, lower quality), points
+    /// PictureURL at them, and leaves whatever set PictureURL named before where it was. False when the
+    /// user has no profile or no Exchange photo (nothing to pull).
+    /// </summary>
+    public bool SharePointPull(EmulatedUser user)
+    {
+        if (user.Profile is null || !user.HasPhoto) return false;
+        var photo = user.Photo!;
+        var prefix = SharePointOwnPrefix(user);
+        WriteThumbs(prefix, () => photo, large: 300, quality: 60);
+        PointAt(user, prefix, "0", (DateTime.UtcNow.Ticks / TimeSpan.TicksPerSecond).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return true;
+    }
+
     private void SeedSharePoint(EmulatedUser user, ScenarioUser spec)
     {
         var profile = user.Profile!;
-        string Legacy() => string.Concat(user.Upn.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
-        void Thumbs(string prefix, Func<byte[]> source)
-        {
-            foreach (var (suffix, side) in new[] { ("_SThumb.jpg", 48), ("_MThumb.jpg", 72), ("_LThumb.jpg", 240) })
-                WriteFile($"{PhotoFolderUrl}/{prefix}{suffix}", () => PhotoFactory.SharePointThumbnail(source(), side));
-        }
-        void Point(string prefix, string placeholder)
-        {
-            profile["PictureURL"] = MySitePlaceholderOrigin + EscapePath($"{PhotoFolderUrl}/{prefix}_MThumb.jpg");
-            profile["SPS-PicturePlaceholderState"] = placeholder;
-            profile["SPS-PictureTimestamp"] = "63850000000";
-        }
+        string Legacy() => SharePointOwnPrefix(user);
+        void Thumbs(string prefix, Func<byte[]> source) => WriteThumbs(prefix, source);
+        void Point(string prefix, string placeholder) => PointAt(user, prefix, placeholder);
         var photo = spec.Photo;
         switch (spec.SharePoint)
         {

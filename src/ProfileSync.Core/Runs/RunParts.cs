@@ -14,6 +14,8 @@ public interface IUserOutcome
     Failure? Failure { get; }
     /// <summary>Files of this user ProfileSync wrote and could not recycle.</summary>
     Failure? CleanupFailure { get; }
+    /// <summary>Sets ProfileSync wrote earlier that no profile named any more, recycled in this run.</summary>
+    int LeftoverSetsRecycled => 0;
 }
 
 /// <summary>
@@ -123,6 +125,8 @@ public sealed class ProfileSyncRunSummary
     public IReadOnlyDictionary<string, int> Outcomes { get; init; } = new Dictionary<string, int>();
     /// <summary>Users whose files ProfileSync could not all recycle (see each result's CleanupFailure).</summary>
     public int CleanupFailed { get; init; }
+    /// <summary>Sets of thumbnails ProfileSync wrote earlier, named by no profile any more, recycled (bulk runs).</summary>
+    public int LeftoverSetsRecycled { get; init; }
     public long GraphRequests { get; init; }
     public long SharePointRequests { get; init; }
     public long GraphThrottled { get; init; }
@@ -132,5 +136,6 @@ public sealed class ProfileSyncRunSummary
     public override string ToString() =>
         $"{Command}: {Users} users in {Elapsed.TotalSeconds:0.0} s ({string.Join(", ", Outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key} {o.Value}"))}); " +
         (CleanupFailed > 0 ? $"{CleanupFailed} users with files not recycled; " : "") +
+        (LeftoverSetsRecycled > 0 ? $"{LeftoverSetsRecycled} leftover thumbnail sets recycled; " : "") +
         $"requests: Graph {GraphRequests}, SharePoint {SharePointRequests}; throttled answers: Graph {GraphThrottled}, SharePoint {SharePointThrottled}.";
 }

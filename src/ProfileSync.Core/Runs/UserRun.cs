@@ -40,7 +40,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     private readonly (long Graph, long SharePoint, long GraphThrottled, long SharePointThrottled) _countersAtStart;
     private Task? _indexLoading;
     private long _lastProgress = -1;
-    private int _done, _submitted, _cleanupFailed;
+    private int _done, _submitted, _cleanupFailed, _leftoversRecycled;
     private long? _total;
     private bool _writeAccessChecked, _stopped;
 
@@ -177,6 +177,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         _done++;
         Count(outcome.Outcome);
         if (outcome.CleanupFailure is not null) _cleanupFailed++;
+        _leftoversRecycled += outcome.LeftoverSetsRecycled;
         if (outcome.Finished) Journal?.Finished(outcome.UserPrincipalName, outcome.Outcome);
         return outcome;
     }
@@ -252,6 +253,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
             Users = _done,
             Outcomes = new Dictionary<string, int>(_outcomes),
             CleanupFailed = _cleanupFailed,
+            LeftoverSetsRecycled = _leftoversRecycled,
             GraphRequests = c.GraphRequests - _countersAtStart.Graph,
             SharePointRequests = c.SharePointRequests - _countersAtStart.SharePoint,
             GraphThrottled = c.GraphThrottled - _countersAtStart.GraphThrottled,

@@ -11,6 +11,8 @@ namespace ProfileSync.Core.SharePoint;
 public sealed class LibraryIndex
 {
     private readonly CompactKeySet _files = new();
+    /// <summary>The sets ProfileSync wrote (names with its photo token), by owner (object id or account-name prefix): the only files it may clear away.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentDictionary<string, byte>> _ourSets = new(StringComparer.OrdinalIgnoreCase);
     private readonly object _gate = new();
     private Task? _loading;
 
@@ -29,7 +31,7 @@ public sealed class LibraryIndex
         try
         {
             // Kept as digests: the listing of a 100,000-user library costs a few MB, not its names.
-            await foreach (var file in sharePoint.ListLibraryFilesAsync(libraryUrl, cancellationToken).ConfigureAwait(false)) _files.Add(file);
+            await foreach (var file in sharePoint.ListLibraryFilesAsync(libraryUrl, cancellationToken).ConfigureAwait(false)) Added(file);
             IsReady = true;
         }
         catch (ProfileSyncException ex)
@@ -50,6 +52,35 @@ public sealed class LibraryIndex
         return _files.Contains(serverRelativePath);
     }
 
-    internal void Added(string serverRelativePath) => _files.Add(serverRelativePath);
+    internal void Added(string serverRelativePath)
+    {
+        _files.Add(serverRelativePath);
+        if (OurSet(serverRelativePath) is (string owner, string setBase)) _ourSets.GetOrAdd(owner, _ => new(StringComparer.OrdinalIgnoreCase)).TryAdd(setBase, 0);
+    }
+
     internal void Removed(string serverRelativePath) => _files.Remove(serverRelativePath);
+
+    /// <summary>
+    /// The thumbnail sets ProfileSync wrote for an owner (the Entra object id, or the account-name
+    /// prefix it used without one) that still have a file in the library, as folder/prefix without
+    /// the S/M/L suffix. Empty until loaded.
+    /// </summary>
+    public IReadOnlyList<string> SetsOf(string owner)
+    {
+        if (!IsReady || !_ourSets.TryGetValue(owner, out var sets)) return Array.Empty<string>();
+        return sets.Keys.Where(b => UserPhotoLibrary.SetSuffixes.Any(suffix => _files.Contains(b + suffix))).ToList();
+    }
+
+    /// <summary>(owner, folder/prefix) for a file named as ProfileSync names its thumbnails ({owner}_{12-hex token}_?Thumb.jpg); null for any other file.</summary>
+    internal static (string Owner, string SetBase)? OurSet(string path)
+    {
+        var suffix = UserPhotoLibrary.SetSuffixes.FirstOrDefault(x => path.EndsWith(x, StringComparison.OrdinalIgnoreCase));
+        if (suffix is null) return null;
+        var setBase = path[..^suffix.Length];
+        var slash = setBase.LastIndexOf('/');
+        var prefix = setBase[(slash + 1)..];
+        if (UserPhotoLibrary.TokenOf(prefix) is null) return null;
+        var owner = prefix[..prefix.LastIndexOf('_')];
+        return owner.Length == 0 ? null : (owner, setBase);
+    }
 }

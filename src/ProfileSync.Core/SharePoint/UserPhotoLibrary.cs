@@ -23,6 +23,7 @@ public sealed class UserPhotoLibrary
 {
     public const string DefaultLibraryUrl = "/User Photos";
     public const string SmallSuffix = "_SThumb.jpg", MediumSuffix = "_MThumb.jpg", LargeSuffix = "_LThumb.jpg";
+    internal static readonly string[] SetSuffixes = { SmallSuffix, MediumSuffix, LargeSuffix };
 
     private readonly SharePointRestClient _sharePoint;
     private readonly Uri _mySiteHost;

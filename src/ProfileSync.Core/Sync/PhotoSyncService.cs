@@ -267,11 +267,13 @@ public sealed class PhotoSyncService
             var prefix = basePrefix + "_" + UserPhotoLibrary.PhotoToken(check.User, identity.ETag);
             var (pictureUrl, note) = await WriteAsync(check, thumbnails, folder, prefix, options, cleanup).ConfigureAwait(false);
             await RecyclePreviousAsync(check, folder, prefix, options, cleanup).ConfigureAwait(false);
+            var leftovers = await RecycleSetsAsync(LeftoverSets(check, options, keep: folder + "/" + prefix), options, cleanup).ConfigureAwait(false);
+            var leftoverNote = leftovers > 0 ? $"{leftovers} leftover thumbnail set(s) of ProfileSync's went to the recycle bin." : null;
             return new PhotoSyncResult
             {
                 UserPrincipalName = before.UserPrincipalName, Action = SyncAction.Updated, StateBefore = before.State,
-                PictureUrl = pictureUrl, Reason = string.Join(" ", new[] { before.Reason, note, cleanup.Failure?.Message }.Where(t => !string.IsNullOrEmpty(t))),
-                Check = before, CleanupFailure = cleanup.Failure,
+                PictureUrl = pictureUrl, Reason = string.Join(" ", new[] { before.Reason, note, leftoverNote, cleanup.Failure?.Message }.Where(t => !string.IsNullOrEmpty(t))),
+                Check = before, CleanupFailure = cleanup.Failure, LeftoverSetsRecycled = leftovers,
             };
         }
         catch (ProfileSyncException ex)
@@ -380,12 +382,55 @@ public sealed class PhotoSyncService
     /// </summary>
     private async Task<(string Folder, string BasePrefix)> TargetAsync(UserCheck check, CancellationToken cancellationToken)
     {
-        var objectId = check.Profile?.ObjectId;
-        var basePrefix = Guid.TryParse(objectId, out var id) ? id.ToString("D") : check.User.LegacyFilePrefix;
+        var basePrefix = OwnerOf(check);
         var location = CurrentLocation(check);
         if (!_library.HasConfiguredFolder && location is { FollowsNamingScheme: true } && location.FilePrefix.Length > 0 && _library.IsInLibrary(location.FolderServerRelativeUrl))
             return (location.FolderServerRelativeUrl, basePrefix);
         return (await _library.GetPhotoFolderAsync(cancellationToken).ConfigureAwait(false), basePrefix);
+    }
+
+    /// <summary>What the names of this user's sets start with: the Entra object id, else the account name made safe.</summary>
+    private static string OwnerOf(UserCheck check) => Guid.TryParse(check.Profile?.ObjectId, out var id) ? id.ToString("D") : check.User.LegacyFilePrefix;
+
+    /// <summary>
+    /// Sets ProfileSync wrote for this user that the profile no longer names (SharePoint's own pull
+    /// pointed PictureURL at its own thumbnails, or an earlier run was stopped): only in bulk runs,
+    /// where the library listing says which exist; only files named with ProfileSync's photo token.
+    /// </summary>
+    public IReadOnlyList<string> LeftoverSets(UserCheck check, SyncOptions options, string? keep = null)
+    {
+        if (options.Index is not { IsReady: true } index || check.Profile is null) return Array.Empty<string>();
+        var named = CurrentLocation(check) is { FollowsNamingScheme: true } current ? current.FolderServerRelativeUrl + "/" + current.FilePrefix : null;
+        return index.SetsOf(OwnerOf(check))
+            .Where(set => !set.Equals(named, StringComparison.OrdinalIgnoreCase) && !set.Equals(keep, StringComparison.OrdinalIgnoreCase)).ToList();
+    }
+
+    /// <summary>For a user the sync does not write: its leftover sets to the recycle bin (the caller confirmed). Skipped, with what went.</summary>
+    public async Task<PhotoSyncResult> RecycleLeftoversAsync(UserCheck check, SyncOptions options)
+    {
+        var cleanup = new Cleanup();
+        var recycled = await RecycleSetsAsync(LeftoverSets(check, options), options, cleanup).ConfigureAwait(false);
+        var before = NotWritten(check.State);
+        return new PhotoSyncResult
+        {
+            UserPrincipalName = before.UserPrincipalName, Action = before.Action, StateBefore = before.StateBefore, PictureUrl = before.PictureUrl,
+            Reason = $"{before.Reason} {recycled} leftover thumbnail set(s) of ProfileSync's went to the recycle bin." + (cleanup.Failure is null ? "" : " " + cleanup.Failure.Message),
+            Check = before.Check, Failure = before.Failure, CleanupFailure = cleanup.Failure, LeftoverSetsRecycled = recycled,
+        };
+    }
+
+    /// <summary>Recycles whole sets (the S, M and L the listing holds); how many went completely.</summary>
+    private async Task<int> RecycleSetsAsync(IReadOnlyList<string> sets, SyncOptions options, Cleanup cleanup)
+    {
+        var recycled = 0;
+        foreach (var set in sets)
+        {
+            var failedBefore = cleanup.Failures;
+            await RecycleAsync(UserPhotoLibrary.SetSuffixes.Select(x => set + x).Where(p => options.Index?.Contains(p) != false), options, cleanup,
+                $"Leftover thumbnails '{set}_*Thumb.jpg' could not be recycled").ConfigureAwait(false);
+            if (cleanup.Failures == failedBefore) recycled++;
+        }
+        return recycled;
     }
 
     private ThumbnailLocation? CurrentLocation(UserCheck check) =>
@@ -408,9 +453,13 @@ public sealed class PhotoSyncService
     internal sealed class Cleanup
     {
         public Failure? Failure { get; private set; }
+        public int Failures { get; private set; }
 
-        public void Note(string what, ProfileSyncException ex) =>
+        public void Note(string what, ProfileSyncException ex)
+        {
+            Failures++;
             Failure ??= Failure.Of(ErrorIds.CleanupFailed, $"{what}: {ex.Message}") with { Service = ex.Service, HttpStatus = ex.StatusCode, ServiceErrorCode = ex.ServiceErrorCode, Exception = ex };
+        }
     }
 
     /// <summary>

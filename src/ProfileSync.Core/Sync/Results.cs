@@ -86,9 +86,12 @@ public sealed class PhotoSyncResult : IUserOutcome
     public PhotoSyncState? Check { get; init; }
     /// <summary>Declined at the confirmation prompt: not a finished user for the journal.</summary>
     internal bool Declined { get; init; }
+    /// <summary>Sets of thumbnails ProfileSync wrote earlier for this user, named by no profile any more, that went to the recycle bin.</summary>
+    public int LeftoverSetsRecycled { get; init; }
 
     string IUserOutcome.Outcome => Action.ToString();
     bool IUserOutcome.Finished => Action is SyncAction.Updated || (Action is SyncAction.Skipped && !Declined);
+    int IUserOutcome.LeftoverSetsRecycled => LeftoverSetsRecycled;
 
     public override string ToString() => $"{UserPrincipalName}: {Action}";
 }

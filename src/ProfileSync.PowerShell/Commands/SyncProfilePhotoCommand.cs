@@ -46,7 +46,8 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase<UserCheck, PhotoSy
     protected override async Task<Step> StartUser(UserRef user, object? row, CancellationToken cancellationToken)
     {
         var check = await Run.Services.Photos.CheckAsync(user, Options, cancellationToken).ConfigureAwait(false);
-        return Options.WouldWrite(check.State) ? Step.Ask(check) : Step.Done(PhotoSyncService.NotWritten(check.State));
+        return Options.WouldWrite(check.State) || Run.Services.Photos.LeftoverSets(check, Options).Count > 0
+            ? Step.Ask(check) : Step.Done(PhotoSyncService.NotWritten(check.State));
     }
 
     protected override PhotoSyncResult Unexpected(UserRef user, Exception ex) =>
@@ -56,6 +57,17 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase<UserCheck, PhotoSy
     {
         var state = check.State;
         var target = state.UserPrincipalName;
+        if (!Options.WouldWrite(state))
+        {
+            // Nothing to write, but sets ProfileSync wrote earlier that no profile names any more (SharePoint's own pull replaced them).
+            var sets = Run.Services.Photos.LeftoverSets(check, Options).Count;
+            if (ShouldProcess($"Recycle {sets} thumbnail set(s) ProfileSync wrote for '{target}' that its profile no longer names.",
+                    $"Recycle {sets} leftover thumbnail set(s) of '{target}'?", "Sync-ProfilePhoto", out var why))
+                Run.Continue(check.User, writes: false, async _ => Step.Done(await Run.Services.Photos.RecycleLeftoversAsync(check, Options).ConfigureAwait(false)));
+            else
+                WriteOutcome(Run.Conclude(PhotoSyncService.NotWritten(state)));
+            return;
+        }
         if (ShouldProcess($"Write the Exchange photo to the SharePoint profile ({state.State}: {state.Reason}) for '{target}'.",
                 $"Write the Exchange photo of '{target}' to SharePoint?", "Sync-ProfilePhoto", out var reason))
             Run.Continue(check.User, writes: true, async ct => Step.Done(await Run.Services.Photos.SyncAsync(check, Options, ct).ConfigureAwait(false)));
