@@ -106,7 +106,11 @@ public class EmulatorServiceTests
 
         Assert.Equal(SyncAction.Updated, result.Action);
         var writes = emulator.State.RequestLog.Where(e => e.IsWrite).ToList();
-        // Thumbnails first, then the profile, then the replaced thumbnails go to the recycle bin.
+        // The right is proven first with a harmless write (the timestamp set to the value it had), then
+        // thumbnails, then the profile, then the replaced thumbnails go to the recycle bin.
+        Assert.Contains("SetSingleValueProfileProperty", writes[0].Target);
+        Assert.Equal("SPS-PictureTimestamp", emulated.PropertyWrites.First());
+        writes = writes.Skip(1).ToList();
         Assert.All(writes.Take(3), w => Assert.Contains("AddUsingPath", w.Target));
         var profileWrites = writes.Skip(3).TakeWhile(w => w.Service == "admin").ToList();
         Assert.NotEmpty(profileWrites);

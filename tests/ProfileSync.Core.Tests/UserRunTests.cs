@@ -41,15 +41,20 @@ public class UserRunTests
     public async Task Thousands_of_users_under_a_busy_thread_pool_never_hang(int throttleLimit)
     {
         using var connection = Offline();
-        const int users = 3000;
+        const int users = 2000;
         using var busy = new CancellationTokenSource();
-        // Keep every core busy, so workers and the consumer interleave as on a loaded machine.
-        var spinners = Enumerable.Range(0, Environment.ProcessorCount * 2).Select(_ => Task.Run(() => { while (!busy.IsCancellationRequested) Thread.SpinWait(1000); })).ToArray();
+        // Keep the thread pool busy: work items that spin a little and queue themselves again, so
+        // workers and the consumer interleave as on a loaded machine (without starving the pool for good).
+        var spinners = Enumerable.Range(0, Environment.ProcessorCount * 2).Select(_ => Task.Run(async () =>
+        {
+            while (!busy.IsCancellationRequested) { Thread.SpinWait(20_000); await Task.Yield(); }
+        })).ToArray();
         try
         {
             var settings = new RunSettings { Command = "Stress", ThrottleLimit = throttleLimit, PrefetchPhotoMetadata = false, BulkThreshold = int.MaxValue };
             using var run = new UserRun<FakePending, FakeOutcome>(connection, settings, (u, _) => new FakeOutcome(u.UserPrincipalName, false));
             var outcomes = new List<FakeOutcome>();
+            var handled = 0;
             var driver = Task.Factory.StartNew(() =>
             {
                 for (var i = 0; i < users; i++)
@@ -57,16 +62,27 @@ public class UserRunTests
                     var user = UserRef.Parse($"u{i:0000}@contoso.com");
                     if (run.Admit(user) != Admission.Admitted) continue;
                     var pending = i % 2 == 0;
+                    var slow = i % 7 == 0;
                     Handle(run.Enqueue(user, async ct =>
                     {
                         await Task.Yield();
-                        if (i % 7 == 0) await Task.Delay(1, ct);
+                        if (slow) await Task.Delay(1, ct);
                         return pending ? UserStep<FakePending, FakeOutcome>.Ask(new FakePending(user)) : UserStep<FakePending, FakeOutcome>.Done(new FakeOutcome(user.UserPrincipalName, false));
                     }));
                 }
                 Handle(run.Complete());
             }, TaskCreationOptions.LongRunning);
-            await driver.WaitAsync(Bound);
+
+            // A hang is no progress at all: each 20 s without a single step fails the test; a slow machine only takes longer.
+            var last = -1;
+            while (!driver.IsCompleted)
+            {
+                await Task.WhenAny(driver, Task.Delay(TimeSpan.FromSeconds(20)));
+                var now = Volatile.Read(ref handled);
+                Assert.True(driver.IsCompleted || now > last, $"no step for 20 s after {now} of {users * 3 / 2} steps: the run hangs (in flight {run.InFlight})");
+                last = now;
+            }
+            await driver;
 
             Assert.Equal(users, outcomes.Count);
             Assert.Equal(users, outcomes.Select(o => o.UserPrincipalName).Distinct().Count());
@@ -78,6 +94,7 @@ public class UserRunTests
             {
                 foreach (var step in steps)
                 {
+                    Interlocked.Increment(ref handled);
                     if (step.Outcome is { } outcome) outcomes.Add(outcome);
                     else run.Continue(step.Pending!.User, writes: false, async _ => { await Task.Yield(); return UserStep<FakePending, FakeOutcome>.Done(new FakeOutcome(step.Pending.User.UserPrincipalName, true)); });
                 }

@@ -92,6 +92,8 @@ public sealed record RunSettings
     public bool PrefetchPhotoMetadata { get; init; } = true;
     /// <summary>How long a stop waits for writes that began; then they are cancelled.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Called on the stopping thread (the pipeline thread) about every 250 ms while a stop waits, with what it waits for.</summary>
+    public Action<string>? OnStopping { get; init; }
     /// <summary>From this many users on, a run reads the photo library's file list once instead of downloading thumbnails.</summary>
     public int BulkThreshold { get; init; } = 200;
 }

@@ -73,6 +73,9 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     public CancellationToken Token => _queue.Token;
     public int InFlight => _queue.InFlight;
 
+    /// <summary>Whether any input reached the run yet (a user admitted, or a row counted).</summary>
+    public bool HasInput => _seen.Count > 0 || _outcomes.Count > 0;
+
     /// <summary>Whether the user takes part: not twice in one run, not again when the journal has it finished.</summary>
     public Admission Admit(UserRef user)
     {
@@ -217,10 +220,16 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         _stopped = true;
         _queue.Cancel();
         _waiting.Clear();
-        if (!_queue.WaitIdle(_settings.StopGrace))
+        var waited = Stopwatch.StartNew();
+        while (!_queue.WaitIdle(TimeSpan.FromMilliseconds(250)))
         {
-            Services.Stop.EndWrites();
-            _queue.WaitIdle(HardStopWait);
+            if (waited.Elapsed >= _settings.StopGrace)
+            {
+                Services.Stop.EndWrites();
+                _queue.WaitIdle(HardStopWait);
+                break;
+            }
+            _settings.OnStopping?.Invoke($"Stopping: {_queue.InFlight} users in flight finish what they began (at most {(_settings.StopGrace - waited.Elapsed).TotalSeconds:0} s more).");
         }
         WaitForHelpers(HardStopWait);
         var finished = new List<TOutcome>();

@@ -16,7 +16,6 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
     where TPending : class where TOutcome : class, IUserOutcome
 {
     protected const string ByUserSet = "ByUser", AllSet = "All";
-    private int _rows;
 
     /// <summary>Users by UPN; from the pipeline as strings, or as CSV rows with one of the accepted columns.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ByUserSet)]
@@ -51,7 +50,8 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
             : throw Terminating(Failure.Of(ErrorIds.NotConnected, "Not connected. Run Connect-ProfileSync first."), null);
         if (JournalPath is not null && WhatIfRequested) WriteWarning("-JournalPath is not used with -WhatIf: a dry run finishes no user.");
         var journal = JournalPath is null || WhatIfRequested ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
-        var settings = new RunSettings { Command = MyInvocation.MyCommand.Name, ThrottleLimit = ThrottleLimit, Options = CommandOptions, JournalPath = journal, PrefetchPhotoMetadata = PrefetchPhotoMetadata };
+        var settings = new RunSettings { Command = MyInvocation.MyCommand.Name, ThrottleLimit = ThrottleLimit, Options = CommandOptions, JournalPath = journal, PrefetchPhotoMetadata = PrefetchPhotoMetadata,
+            OnStopping = text => { if (!Stopping) WriteProgress(new ProgressRecord(1, Activity, text)); } }; // after Ctrl+C the host takes no more output
         try { Run = new UserRun<TPending, TOutcome>(ActiveConnection, settings, Unexpected); }
         catch (ProfileSyncException ex) { throw Terminating(ex.Failure, JournalPath); }
     }
@@ -59,10 +59,9 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
     protected override void ProcessRecord()
     {
         if (ParameterSetName == AllSet) return;
-        _rows++;
         foreach (var input in UserPrincipalName ?? Array.Empty<string?>())
         {
-            var (user, failure) = UserInput.Read(input, firstRow: _rows == 1, MyInvocation.MyCommand.Name);
+            var (user, failure) = UserInput.Read(input, firstRow: !Run.HasInput, MyInvocation.MyCommand.Name);
             if (user is not null)
             {
                 var (admission, row) = (Run.Admit(user), RowData());
