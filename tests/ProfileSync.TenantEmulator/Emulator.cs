@@ -17,7 +17,7 @@ namespace ProfileSync.TenantEmulator;
 /// throttling. Each service host has its own port (Graph, My Site host, admin site), plus a control
 /// port for tests (request log, tenant state) that needs no token.
 /// </summary>
-public sealed class Emulator : IAsyncDisposable
+public sealed partial class Emulator : IAsyncDisposable
 {
     private readonly List<WebApplication> _apps = new();
     private readonly MailboxConcurrency _mailboxes = new();
@@ -687,6 +687,11 @@ public sealed class Emulator : IAsyncDisposable
             await ctx.Response.Body.WriteAsync(bytes);
             return;
         }
+        if (path.Equals("/_api/search/query", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
+        {
+            await PeopleSearchAsync(ctx);
+            return;
+        }
         await SharePointErrorAsync(ctx, 404, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", $"The expression \"{path}\" is not valid.");
     }
 
@@ -1075,6 +1080,20 @@ public sealed class Emulator : IAsyncDisposable
             if (shape is not ("allowed" or "403" or "500")) { ctx.Response.StatusCode = 400; return; }
             var upload = ctx.Request.Query["upload"].ToString();
             SetRights(shape, int.TryParse(ctx.Request.Query["after"], out var n) ? n : 0, upload.Length == 0 ? null : upload == "allowed");
+            ctx.Response.StatusCode = 204;
+            return;
+        }
+        if (path == "/search/refresh" && ctx.Request.Method == "POST")
+        {
+            // The search crawl catches up: People search answers from the profiles as they are now.
+            State.RefreshSearchIndex();
+            ctx.Response.StatusCode = 204;
+            return;
+        }
+        if (path == "/search" && ctx.Request.Method == "POST")
+        {
+            // ?mode=allowed|refused|empty: how People search answers from now on (Scenario.PeopleSearch).
+            if (!TrySetPeopleSearch(ctx.Request.Query["mode"].ToString())) { ctx.Response.StatusCode = 400; return; }
             ctx.Response.StatusCode = 204;
             return;
         }

@@ -43,6 +43,13 @@ public sealed class Scenario
     public bool ThresholdOnAddUsingPath { get; set; }
     /// <summary>Whether the sign-in may add and recycle files on the My Site host; false answers 403 Access denied.</summary>
     public bool UploadAllowed { get; set; } = true;
+    /// <summary>
+    /// SharePoint People search (facts doc 5a): "allowed" (answers from the index snapshot); "refused" (403
+    /// -2147024891 System.UnauthorizedAccessException "Access denied..."); "empty" (200 with no rows: app-only
+    /// people search failing silently, as reported in some tenants, sp-dev-docs 10246, pnp/powershell 5014).
+    /// Control: POST /search?mode=...
+    /// </summary>
+    public string PeopleSearch { get; set; } = "allowed";
     public List<ScenarioUser> Users { get; set; } = new();
     public Population? Population { get; set; }
     /// <summary>Managed identities that may get tokens from the identity endpoint; none listed: one system-assigned with full rights.</summary>
@@ -79,6 +86,9 @@ public sealed class Scenario
                 Photo = kind is SharePointSeed.NoExchangePhoto ? null : new PhotoSpec { Seed = Population.Seed + i, Width = Population.PhotoSize, Height = Population.PhotoSize },
                 NoPhoto = kind is SharePointSeed.NoExchangePhoto ? "ImageNotFound" : null,
                 SharePoint = kind is SharePointSeed.NoExchangePhoto ? SharePointSeed.None : kind,
+                // Spread evenly: user i is hidden when the running share crosses a whole number there.
+                HiddenFromAddressList = Population.HiddenFromAddressListShare > 0
+                    && Math.Floor((i + 1) * Population.HiddenFromAddressListShare) > Math.Floor(i * Population.HiddenFromAddressListShare),
             };
             yield return user;
         }
@@ -94,6 +104,8 @@ public sealed class Population
     public List<string> Mix { get; set; } = new();
     /// <summary>Side of the generated Exchange photos; smaller ones make large test tenants cheap to emulate.</summary>
     public int PhotoSize { get; set; } = 648;
+    /// <summary>Share (0 to 1) of the generated users hidden from the address list, spread evenly: missing from People search.</summary>
+    public double HiddenFromAddressListShare { get; set; }
 }
 
 public sealed class ScenarioUser
@@ -112,6 +124,8 @@ public sealed class ScenarioUser
     public bool Mailbox { get; set; } = true;
     /// <summary>What SharePoint holds for the user: one of <see cref="SharePointSeed"/>.</summary>
     public string SharePoint { get; set; } = SharePointSeed.None;
+    /// <summary>Hidden from the address list (Exchange): SharePoint People search does not find the user (facts doc 5a).</summary>
+    public bool HiddenFromAddressList { get; set; }
 }
 
 public sealed class PhotoSpec

@@ -10,6 +10,10 @@ public sealed class EmulatedUser
     public required string Id { get; init; }
     public bool InGraph { get; init; } = true;
     public bool Mailbox { get; init; } = true;
+    /// <summary>Hidden from the address list: missing from the People search index.</summary>
+    public bool HiddenFromAddressList { get; set; }
+    /// <summary>The search index's document id of the user's profile: stable, in the order users were added.</summary>
+    public long DocId { get; init; }
     private Lazy<byte[]>? _photo;
 
     /// <summary>The Exchange photo; drawn on first read, so seeding a large tenant costs nothing up front.</summary>
@@ -62,6 +66,9 @@ public sealed record RequestLogEntry(
     public bool IsWrite => Method is "POST" or "PUT" or "PATCH" or "DELETE" or "MERGE" && !Target.Contains("/$batch", StringComparison.Ordinal);
 }
 
+/// <summary>One profile as the People search index holds it: its document id and its properties when the snapshot was taken.</summary>
+public sealed record IndexedPerson(long DocId, IReadOnlyDictionary<string, string> Properties);
+
 /// <summary>All the tenant's data, shared by the Graph and SharePoint hosts. Thread-safe.</summary>
 public sealed class TenantState
 {
@@ -71,12 +78,42 @@ public sealed class TenantState
     private readonly ConcurrentDictionary<string, (string Path, Lazy<byte[]> Bytes)> _files = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentQueue<RequestLogEntry> _log = new();
     private long _sequence;
+    private long _nextDocId;
+    private IReadOnlyList<IndexedPerson> _searchIndex = Array.Empty<IndexedPerson>();
 
     public TenantState(Scenario scenario)
     {
         Scenario = scenario;
         PhotoFolderUrl = LibraryUrl + "/" + scenario.PhotoFolder;
         foreach (var spec in scenario.AllUsers()) Add(spec);
+        RefreshSearchIndex();
+    }
+
+    /// <summary>
+    /// What SharePoint People search answers from: a snapshot of the profiles, not the profiles. Taken
+    /// at start (again once the My Site origin is bound) and by <see cref="RefreshSearchIndex"/> (control:
+    /// POST /search/refresh), so it lags behind profile writes as the real index does (hours, facts doc 5a).
+    /// Users hidden from the address list and users without a profile are not in it. In document id order.
+    /// </summary>
+    public IReadOnlyList<IndexedPerson> SearchIndex => Volatile.Read(ref _searchIndex);
+
+    public DateTimeOffset SearchIndexTakenAt { get; private set; }
+
+    public void RefreshSearchIndex()
+    {
+        var entries = new List<IndexedPerson>();
+        foreach (var user in _byUpn.Values)
+        {
+            if (user.Profile is null || user.HiddenFromAddressList) continue;
+            Dictionary<string, string> copy;
+            lock (user.Profile) copy = new Dictionary<string, string>(user.Profile, StringComparer.OrdinalIgnoreCase);
+            copy["AccountName"] = user.ClaimsName;
+            copy["Path"] = $"{MySiteOrigin}/Person.aspx?accountname={Uri.EscapeDataString(user.ClaimsName)}";
+            entries.Add(new IndexedPerson(user.DocId, copy));
+        }
+        entries.Sort((a, b) => a.DocId.CompareTo(b.DocId));
+        Volatile.Write(ref _searchIndex, entries);
+        SearchIndexTakenAt = DateTimeOffset.UtcNow;
     }
 
     public Scenario Scenario { get; }
@@ -121,7 +158,11 @@ public sealed class TenantState
     private void Add(ScenarioUser spec)
     {
         var id = spec.Id ?? DerivedId(spec.Upn);
-        var user = new EmulatedUser { Upn = spec.Upn, Id = id, InGraph = spec.InGraph, Mailbox = spec.Mailbox };
+        var user = new EmulatedUser
+        {
+            Upn = spec.Upn, Id = id, InGraph = spec.InGraph, Mailbox = spec.Mailbox,
+            HiddenFromAddressList = spec.HiddenFromAddressList, DocId = Interlocked.Increment(ref _nextDocId),
+        };
         if (spec.Photo is not null)
         {
             user.SetPhoto(spec.Photo);
@@ -250,5 +291,6 @@ public sealed class TenantState
         foreach (var user in _byUpn.Values)
             if (user.Profile is not null && user.Profile["PictureURL"].StartsWith(MySitePlaceholderOrigin, StringComparison.Ordinal))
                 user.Profile["PictureURL"] = MySiteOrigin + user.Profile["PictureURL"][MySitePlaceholderOrigin.Length..];
+        RefreshSearchIndex(); // the start-up snapshot again, with the real origin in its PictureURLs
     }
 }

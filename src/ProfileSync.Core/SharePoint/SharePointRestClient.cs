@@ -218,6 +218,63 @@ public sealed class SharePointRestClient
         throw Failure(response.StatusCode, body, $"opening the SharePoint admin site {_endpoints.SharePointAdmin.Host} (writing profiles needs it)", ServiceFailure.Need.SharePointAdmin);
     }
 
+    /// <summary>The People result source ("Local People Results") of SharePoint search.</summary>
+    public const string PeopleResultSourceId = "b09a7990-05ea-4af9-81ef-edfab16c4e31";
+
+    /// <summary>
+    /// The properties a People search asks for. AccountName, PreferredName, WorkEmail, PictureURL and
+    /// UserProfile_GUID are People managed properties; whether the index serves the placeholder state,
+    /// the picture timestamp and the Entra object id under these (profile property) names is unconfirmed
+    /// against a real tenant: a row without them reads as unknown (null), never as a value.
+    /// </summary>
+    internal static readonly string[] PeopleSearchProperties =
+    {
+        "AccountName", "PreferredName", "WorkEmail", SharePointWireFormat.PictureUrlProperty, SharePointWireFormat.PlaceholderStateProperty,
+        SharePointWireFormat.PictureTimestampProperty, "UserProfile_GUID", SharePointWireFormat.ObjectIdProperty,
+    };
+
+    /// <summary>
+    /// One page of SharePoint People search on the My Site host: GET /_api/search/query?querytext='*'
+    /// &amp;sourceid='{People}'&amp;selectproperties=...&amp;rowlimit=N&amp;startrow=M (facts doc 5a). The service
+    /// gives at most 500 rows a page. It answers from the search index, hours behind the profiles. A 403
+    /// is AccessDenied that does NOT stop a run: search is an optional shortcut, per-user reads still work.
+    /// </summary>
+    public async Task<PeopleSearchPage> SearchPeopleAsync(int startRow, int rowLimit, CancellationToken cancellationToken)
+    {
+        var url = Site(_endpoints.MySiteHost,
+            "/_api/search/query?querytext=" + UrlText.ODataAliasValue("*")
+            + "&sourceid=" + UrlText.ODataAliasValue(PeopleResultSourceId)
+            + "&selectproperties=" + UrlText.ODataAliasValue(string.Join(',', PeopleSearchProperties))
+            + "&trimduplicates=false"
+            + "&rowlimit=" + rowLimit.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            + "&startrow=" + startRow.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Accept.Add(NoMetadata);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        var doing = $"reading SharePoint People search (rows from {startRow})";
+        if (response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            var failure = Failure(response.StatusCode, body, doing, ServiceFailure.Need.SingleResource);
+            throw new ProfileSyncException(failure.ErrorId, failure.Kind, failure.Message + " People search is refused to this sign-in.")
+            {
+                Service = failure.Service, StatusCode = failure.StatusCode, ServiceErrorCode = failure.ServiceErrorCode, StopsRun = false,
+                RecommendedAction = "Nothing is lost: profiles are read one by one instead. To use search, grant " + ServiceFailure.SharePointReadPermission + ".",
+            };
+        }
+        if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, body, doing, ServiceFailure.Need.SharePointRead);
+        try
+        {
+            return SharePointWireFormat.ReadPeopleSearch(body);
+        }
+        catch (JsonException ex)
+        {
+            throw new ProfileSyncException(ErrorIds.SharePointRequestFailed, FailureKind.InvalidData,
+                $"SharePoint answered People search (rows from {startRow}) with something that is not a search result: {ex.Message}", ex)
+            { Service = "SharePoint", StatusCode = (int)response.StatusCode };
+        }
+    }
+
     private static Uri Site(Uri host, string pathAndQuery) => new(host, pathAndQuery);
 
     private static ProfileSyncException TooLarge(string path, long maxBytes) =>

@@ -21,6 +21,27 @@ public sealed record SharePointProfile(
 public sealed record PhotoFolder(string Name, string ServerRelativeUrl, int ItemCount);
 
 /// <summary>
+/// One profile as SharePoint People search's INDEX holds it (facts doc 5a): hours behind the profile,
+/// so it says which users MAY need a look; a per-user profile read confirms.
+/// </summary>
+public sealed record IndexedProfile(
+    string UserPrincipalName,
+    string AccountName,
+    string? PictureUrl,
+    string? PlaceholderState,
+    string? PictureTimestamp,
+    string? ObjectId)
+{
+    /// <summary>UserProfile_GUID: the profile's own id (not the Entra object id).</summary>
+    public string? ProfileGuid { get; init; }
+    /// <summary>'1' means SharePoint shows a grey placeholder, whatever PictureURL says.</summary>
+    public bool ShowsPlaceholder => PlaceholderState == "1";
+}
+
+/// <summary>One page of a People search: TotalRows (the whole result), RowCount and the rows of this page.</summary>
+public sealed record PeopleSearchPage(int TotalRows, int RowCount, IReadOnlyList<IndexedProfile> Profiles);
+
+/// <summary>
 /// The one reader of SharePoint REST answers. Handles odata=verbose ({"d": ..., "results": [...]}),
 /// minimalmetadata and nometadata (flat, "value": [...]), and the ways a missing profile comes back.
 /// </summary>
@@ -101,7 +122,75 @@ public static class SharePointWireFormat
         return (files, next);
     }
 
-    /// <summary>The service's error code and message from either error shape; (null, null) when the body is not one.</summary>
+    /// <summary>
+    /// Reads a search/query answer (People result source). Shape (SharePoint dev docs "SharePoint Search
+    /// REST API overview" and its sample answer; pnpcore's ProcessSearchResults reads the same):
+    /// PrimaryQueryResult.RelevantResults { TotalRows, RowCount, Table.Rows[].Cells[] of {Key, Value,
+    /// ValueType} }. nometadata: flat, lists are arrays. verbose: {"d": {"query": {...}}}, every list
+    /// {"results": [...]}, numbers may come as strings. Cell values are strings or null (ValueType "Null").
+    /// Rows without a claims AccountName are skipped (not a person ProfileSync can name).
+    /// </summary>
+    public static PeopleSearchPage ReadPeopleSearch(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("d", out var d))
+            root = d.ValueKind == JsonValueKind.Object && d.TryGetProperty("query", out var q) ? q : d;
+        if (root.ValueKind != JsonValueKind.Object
+            || !root.TryGetProperty("PrimaryQueryResult", out var primary) || primary.ValueKind != JsonValueKind.Object
+            || !primary.TryGetProperty("RelevantResults", out var relevant) || relevant.ValueKind != JsonValueKind.Object)
+            throw new JsonException("The answer has no PrimaryQueryResult.RelevantResults.");
+
+        var profiles = new List<IndexedProfile>();
+        var rowCount = 0;
+        if (relevant.TryGetProperty("Table", out var table) && table.ValueKind == JsonValueKind.Object && table.TryGetProperty("Rows", out var rows))
+        {
+            foreach (var row in Items(rows))
+            {
+                rowCount++;
+                if (!row.TryGetProperty("Cells", out var cellList)) continue;
+                var cells = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+                foreach (var cell in Items(cellList))
+                    if (String(cell, "Key") is string key) cells[key] = String(cell, "ValueType") == "Null" ? null : String(cell, "Value");
+                var account = cells.GetValueOrDefault("AccountName");
+                var upn = UpnOfClaims(account);
+                if (upn is null) continue;
+                var picture = cells.GetValueOrDefault(PictureUrlProperty);
+                profiles.Add(new IndexedProfile(
+                    upn,
+                    account!,
+                    string.IsNullOrWhiteSpace(picture) ? null : StripQuery(picture.Trim()),
+                    Blank(cells.GetValueOrDefault(PlaceholderStateProperty)),
+                    Blank(cells.GetValueOrDefault(PictureTimestampProperty)),
+                    Blank(cells.GetValueOrDefault(ObjectIdProperty)))
+                {
+                    ProfileGuid = Blank(cells.GetValueOrDefault("UserProfile_GUID")),
+                });
+            }
+        }
+        var total = Int(relevant, "TotalRows") ?? profiles.Count;
+        return new PeopleSearchPage(total, Int(relevant, "RowCount") ?? rowCount, profiles);
+    }
+
+    /// <summary>The UPN of a claims account name (i:0#.f|membership|upn); null when it is not one.</summary>
+    private static string? UpnOfClaims(string? account)
+    {
+        if (string.IsNullOrWhiteSpace(account)) return null;
+        var bar = account.LastIndexOf('|');
+        var upn = (bar >= 0 ? account[(bar + 1)..] : account).Trim();
+        return upn.Contains('@', StringComparison.Ordinal) ? upn : null;
+    }
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    private static int? Int(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var v) ? v.ValueKind switch
+        {
+            JsonValueKind.Number when v.TryGetInt32(out var n) => n,
+            JsonValueKind.String when int.TryParse(v.GetString(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) => n,
+            _ => null,
+        } : null;
+
     /// <summary>
     /// SharePoint's list view threshold (a folder or list over 5,000 items met by a query that enumerates
     /// it): 500 with SPQueryThrottledException. Despite the name it is no throttle; waiting does not help.
@@ -109,6 +198,7 @@ public static class SharePointWireFormat
     public static bool IsViewThreshold(int status, string? code) =>
         status == 500 && code?.Contains("SPQueryThrottledException", StringComparison.Ordinal) == true;
 
+    /// <summary>The service's error code and message from either error shape; (null, null) when the body is not one.</summary>
     public static (string? Code, string? Message) ReadError(string body)
     {
         try
