@@ -147,7 +147,10 @@ public sealed class PhotoSyncService
                         comparison = Compare(exchange, exchangeBytes, thumbnail!, thumbnailBytes!, options.Limits);
                         continue;
                 }
-                var state = StateOf(user, decision, exchange, profile, comparison);
+                var notFound = decision.State == PhotoState.NotFound
+                    ? Failure.Of(exchange.Status == ExchangePhotoStatus.UserNotFound ? ErrorIds.UserNotFound : ErrorIds.SharePointProfileNotFound, decision.Reason ?? "Not found.")
+                    : null;
+                var state = StateOf(user, decision.State, decision.Reason, notFound, exchange, profile, comparison, decision.Method);
                 return new UserCheck(user, state) { Exchange = exchange, Profile = profile, Location = location, ExchangeBytes = exchangeBytes };
             }
         }
@@ -158,23 +161,23 @@ public sealed class PhotoSyncService
         }
     }
 
-    private static PhotoSyncState StateOf(UserRef user, Decision decision, ExchangePhotoInfo exchange, SharePointProfile? profile, PhotoComparison? comparison) => new()
+    /// <summary>The one way a state is built, with whatever was read (an Error state keeps what was read before the failure).</summary>
+    private static PhotoSyncState StateOf(UserRef user, PhotoState state, string? reason, Failure? failure, ExchangePhotoInfo? exchange, SharePointProfile? profile,
+        PhotoComparison? comparison = null, ComparisonMethod method = ComparisonMethod.None) => new()
     {
         UserPrincipalName = user.UserPrincipalName,
         DisplayName = profile?.DisplayName,
-        State = decision.State,
-        Reason = decision.Reason,
-        ExchangePhotoETag = exchange.ETag,
-        ExchangePhotoWidth = exchange.Width,
-        ExchangePhotoHeight = exchange.Height,
-        ExchangePhotoContentType = exchange.ContentType,
+        State = state,
+        Reason = reason,
+        Failure = failure,
+        ExchangePhotoETag = exchange?.ETag,
+        ExchangePhotoWidth = exchange?.Width,
+        ExchangePhotoHeight = exchange?.Height,
+        ExchangePhotoContentType = exchange?.ContentType,
         SharePointPictureUrl = profile?.PictureUrl,
         SharePointPlaceholderState = profile?.PlaceholderState,
         Distance = comparison?.Distance,
-        ComparedBy = decision.Method,
-        Failure = decision.State == PhotoState.NotFound
-            ? Failure.Of(exchange.Status == ExchangePhotoStatus.UserNotFound ? ErrorIds.UserNotFound : ErrorIds.SharePointProfileNotFound, decision.Reason ?? "Not found.")
-            : null,
+        ComparedBy = method,
     };
 
     private async Task<(ThumbnailEvidence, ThumbnailLocation?, byte[]?)> ReadThumbnailAsync(UserRef user, ExchangePhotoInfo exchange, string pictureUrl, SyncOptions options, CancellationToken cancellationToken)
@@ -510,22 +513,9 @@ public sealed class PhotoSyncService
         return now.ToString(CultureInfo.InvariantCulture);
     }
 
-    /// <summary>The one way an Error state is built, with whatever was read before the failure.</summary>
+    /// <summary>An Error state, with whatever was read before the failure.</summary>
     public static PhotoSyncState ErrorState(UserRef user, Failure failure, ExchangePhotoInfo? exchange = null, SharePointProfile? profile = null) =>
-        new()
-        {
-            UserPrincipalName = user.UserPrincipalName,
-            DisplayName = profile?.DisplayName,
-            State = PhotoState.Error,
-            Reason = failure.Message,
-            Failure = failure,
-            ExchangePhotoETag = exchange?.ETag,
-            ExchangePhotoWidth = exchange?.Width,
-            ExchangePhotoHeight = exchange?.Height,
-            ExchangePhotoContentType = exchange?.ContentType,
-            SharePointPictureUrl = profile?.PictureUrl,
-            SharePointPlaceholderState = profile?.PlaceholderState,
-        };
+        StateOf(user, PhotoState.Error, failure.Message, failure, exchange, profile);
 
     private static string SafeHost(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.Host : "not an absolute URL";
 }
