@@ -43,6 +43,8 @@ public sealed class Scenario
     public bool ThresholdOnAddUsingPath { get; set; }
     /// <summary>Whether the sign-in may add and recycle files on the My Site host; false answers 403 Access denied.</summary>
     public bool UploadAllowed { get; set; } = true;
+    /// <summary>Whether Graph's photo endpoints answer; false answers 403 ErrorAccessDenied to every token (control: POST /rights?graphPhoto=refused).</summary>
+    public bool GraphPhotoAllowed { get; set; } = true;
     public List<ScenarioUser> Users { get; set; } = new();
     public Population? Population { get; set; }
     /// <summary>Managed identities that may get tokens from the identity endpoint; none listed: one system-assigned with full rights.</summary>
