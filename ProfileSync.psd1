@@ -10,7 +10,7 @@
     Description          = 'Makes SharePoint Online show the same profile photo as Exchange Online: compares the two photos per user and pushes only what differs.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
-    CmdletsToExport      = @('Connect-ProfileSync', 'Disconnect-ProfileSync', 'Get-ProfileSyncConnection', 'Get-PhotoSyncState', 'Sync-ProfilePhoto', 'Export-PhotoSyncReport', 'Set-ProfilePhoto', 'Remove-ProfilePhoto')
+    CmdletsToExport      = @('Connect-ProfileSync', 'Disconnect-ProfileSync', 'Get-ProfileSyncConnection', 'Get-PhotoSyncState', 'Sync-ProfilePhoto', 'Export-PhotoSyncReport', 'Set-ProfilePhoto', 'Remove-ProfilePhoto', 'Test-ProfileSyncConnection')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

@@ -181,12 +181,17 @@ public sealed partial class Emulator : IAsyncDisposable
             await ListUsersAsync(ctx);
             return;
         }
+        if (segments.Length == 3 && segments[0] == "v1.0" && segments[1].Equals("users", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
+        {
+            await ReadUserAsync(ctx, segments[2]);
+            return;
+        }
         if (segments.Length < 4 || segments[0] != "v1.0" || !segments[1].Equals("users", StringComparison.OrdinalIgnoreCase))
         {
             await GraphErrorAsync(ctx, 400, "BadRequest", $"Resource not found for the segment '{(segments.Length > 1 ? segments[1] : "")}'.");
             return;
         }
-        if (!Rights(ctx).CanReadPhotos)
+        if (!Rights(ctx).CanReadPhotos || !Scenario.GraphPhotoAllowed)
         {
             await GraphErrorAsync(ctx, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
             return;
@@ -286,6 +291,31 @@ public sealed partial class Emulator : IAsyncDisposable
         {
             _mailboxes.Exit(user.Id);
         }
+    }
+
+    /// <summary>GET /users/{id|upn}: one user (User.Read.All), the properties Graph selects by default that ProfileSync reads.</summary>
+    private async Task ReadUserAsync(HttpContext ctx, string key)
+    {
+        if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
+        if (!Rights(ctx).CanListUsers)
+        {
+            await GraphErrorAsync(ctx, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+            return;
+        }
+        if (key.StartsWith("('", StringComparison.Ordinal) && key.EndsWith("')", StringComparison.Ordinal)) key = key[2..^2].Replace("''", "'");
+        var user = State.FindByKey(key);
+        if (user is null || !user.InGraph)
+        {
+            await GraphErrorAsync(ctx, 404, "Request_ResourceNotFound", $"Resource '{key}' does not exist or one of its queried reference-property objects are not present.");
+            return;
+        }
+        await WriteJsonAsync(ctx, 200, new Dictionary<string, object?>
+        {
+            ["@odata.context"] = $"{GraphUrl}v1.0/$metadata#users/$entity",
+            ["id"] = user.Id,
+            ["userPrincipalName"] = user.Upn,
+            ["mail"] = user.Mailbox ? user.Upn : null,
+        });
     }
 
     /// <summary>
@@ -1076,7 +1106,12 @@ public sealed partial class Emulator : IAsyncDisposable
         if (path == "/rights" && ctx.Request.Method == "POST")
         {
             // ?profileWrite=allowed|403|500[&after=N][&upload=allowed|refused]: the sign-in's profile-write right, withdrawn after N more writes.
+            // ?graphPhoto=allowed|refused: Graph's photo endpoints answer 403 ErrorAccessDenied to every token (no ProfilePhoto.Read.All).
             var shape = ctx.Request.Query["profileWrite"].ToString();
+            var graphPhoto = ctx.Request.Query["graphPhoto"].ToString();
+            if (graphPhoto.Length > 0 && graphPhoto is not ("allowed" or "refused")) { ctx.Response.StatusCode = 400; return; }
+            if (graphPhoto.Length > 0) Scenario.GraphPhotoAllowed = graphPhoto == "allowed";
+            if (shape.Length == 0 && graphPhoto.Length > 0) { ctx.Response.StatusCode = 204; return; }
             if (shape is not ("allowed" or "403" or "500")) { ctx.Response.StatusCode = 400; return; }
             var upload = ctx.Request.Query["upload"].ToString();
             SetRights(shape, int.TryParse(ctx.Request.Query["after"], out var n) ? n : 0, upload.Length == 0 ? null : upload == "allowed");

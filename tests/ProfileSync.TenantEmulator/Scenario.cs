@@ -50,6 +50,8 @@ public sealed class Scenario
     /// Control: POST /search?mode=...
     /// </summary>
     public string PeopleSearch { get; set; } = "allowed";
+    /// <summary>Whether Graph's photo endpoints answer; false answers 403 ErrorAccessDenied to every token (control: POST /rights?graphPhoto=refused).</summary>
+    public bool GraphPhotoAllowed { get; set; } = true;
     public List<ScenarioUser> Users { get; set; } = new();
     public Population? Population { get; set; }
     /// <summary>Managed identities that may get tokens from the identity endpoint; none listed: one system-assigned with full rights.</summary>

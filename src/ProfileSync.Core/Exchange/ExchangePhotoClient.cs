@@ -22,6 +22,9 @@ public sealed record ExchangePhotoInfo(
     public static ExchangePhotoInfo None(string reason) => new(ExchangePhotoStatus.NoPhoto, Reason: reason);
 }
 
+/// <summary>What Graph's directory says of one user: its object id and whether it has a mail address.</summary>
+public sealed record GraphUserInfo(string? Id, bool HasMail);
+
 /// <summary>
 /// Downloads, sets and removes Exchange photos through the Microsoft Graph SDK, and turns Graph's photo
 /// answers into what they mean for one user, for both this and the batch path. Which error codes mean
@@ -60,6 +63,42 @@ public sealed class ExchangePhotoClient
             // No photo, no mailbox or no user any more: nothing to download. Anything else is thrown.
             _ = Classify(user, status, code, message, "downloading the photo", error);
             return null;
+        }
+    }
+
+    /// <summary>
+    /// One user's directory entry (Graph GET /users/{upn}, User.Read.All): whether Graph knows the user
+    /// and whether it has a mail address (a mailbox). Null for a user Graph does not know.
+    /// </summary>
+    public async Task<GraphUserInfo?> GetUserAsync(UserRef user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var found = await _graph.Users[user.UserPrincipalName].GetAsync(r => r.QueryParameters.Select = new[] { "id", "userPrincipalName", "mail" }, cancellationToken).ConfigureAwait(false);
+            return found is null ? null : new GraphUserInfo(found.Id, !string.IsNullOrEmpty(found.Mail));
+        }
+        catch (ApiException error)
+        {
+            var (status, code, message) = GraphWireFormat.ReadError(error);
+            if (GraphWireFormat.MeansUnknownUser(status, code)) return null;
+            throw ServiceFailure.From(ServiceKind.Graph, status, code, message, $"reading the user '{user}'", ServiceFailure.Need.GraphUserList, error);
+        }
+    }
+
+    /// <summary>One user's photo metadata (Graph GET /users/{upn}/photo), read alone rather than in a batch.</summary>
+    public async Task<ExchangePhotoInfo> GetPhotoInfoAsync(UserRef user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var photo = await _graph.Users[user.UserPrincipalName].Photo.GetAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (photo is null) return ExchangePhotoInfo.None("Graph answered without photo metadata.");
+            string? Additional(string name) => photo.AdditionalData.TryGetValue(name, out var value) ? value?.ToString() : null;
+            return FromMetadata(Additional("@odata.mediaContentType"), Additional("@odata.mediaEtag"), photo.Width, photo.Height);
+        }
+        catch (ApiException error)
+        {
+            var (status, code, message) = GraphWireFormat.ReadError(error);
+            return Classify(user, status, code, message, "reading photo metadata", error);
         }
     }
 

@@ -31,6 +31,16 @@ public sealed class HttpPipelineOptions
 }
 
 /// <summary>
+/// Sees each answer the pipeline gets (every attempt, retries and 401s included) with the request that
+/// got it, for a diagnostic report. Called before the caller reads the answer; it must not consume a
+/// streamed body (buffer it first) and must never keep a header value.
+/// </summary>
+public interface IHttpExchangeRecorder
+{
+    ValueTask RecordAsync(ServiceKind service, HttpRequestMessage request, HttpResponseMessage response, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// The single place that owns HTTP for both services: which host gets which token (and no other
 /// host any), the User-Agent, retries with Retry-After, and the request counters. Nothing else in
 /// ProfileSync creates an HttpClient.
@@ -53,7 +63,7 @@ public sealed class ServiceHttpPipeline : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             MaxConnectionsPerServer = 64,
         };
-        var handler = new ServiceHandler(endpoints, graphToken, sharePointToken, Options, Counters, SharePointPacer) { InnerHandler = transport };
+        var handler = new ServiceHandler(endpoints, graphToken, sharePointToken, Options, Counters, SharePointPacer, _recorder) { InnerHandler = transport };
         _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
@@ -62,6 +72,25 @@ public sealed class ServiceHttpPipeline : IDisposable
     /// else gave us, even if it names a tenant host).
     /// </summary>
     public static readonly HttpRequestOptionsKey<bool> WithoutToken = new("ProfileSync.WithoutToken");
+
+    /// <summary>The recorder of the current async flow only: a diagnostic run records its own requests, never another command's on the same connection.</summary>
+    private readonly AsyncLocal<IHttpExchangeRecorder?> _recorder = new();
+
+    /// <summary>
+    /// Turns recording on for the calling flow (and the tasks it starts) until the result is disposed.
+    /// Off by default: nothing is recorded unless someone asks.
+    /// </summary>
+    public IDisposable Record(IHttpExchangeRecorder recorder)
+    {
+        var previous = _recorder.Value;
+        _recorder.Value = recorder;
+        return new Recording(_recorder, previous);
+    }
+
+    private sealed class Recording(AsyncLocal<IHttpExchangeRecorder?> slot, IHttpExchangeRecorder? previous) : IDisposable
+    {
+        public void Dispose() => slot.Value = previous;
+    }
 
     public HttpPipelineOptions Options { get; }
     public RequestCounters Counters { get; }
@@ -79,10 +108,12 @@ public sealed class ServiceHttpPipeline : IDisposable
         private readonly HttpPipelineOptions _options;
         private readonly RequestCounters _counters;
         private readonly SharePointPacer _pacer;
+        private readonly AsyncLocal<IHttpExchangeRecorder?> _recorder;
 
         public ServiceHandler(ServiceEndpoints endpoints, IAccessTokenSource graphToken, IAccessTokenSource sharePointToken,
-            HttpPipelineOptions options, RequestCounters counters, SharePointPacer pacer)
+            HttpPipelineOptions options, RequestCounters counters, SharePointPacer pacer, AsyncLocal<IHttpExchangeRecorder?> recorder)
         {
+            _recorder = recorder;
             _pacer = pacer;
             _endpoints = endpoints;
             _graphToken = graphToken;
@@ -157,6 +188,7 @@ public sealed class ServiceHttpPipeline : IDisposable
                 }
 
                 if (response.Content.Headers.ContentLength is long length) _counters.CountReceived(length);
+                if (_recorder.Value is { } recorder) await recorder.RecordAsync(kind, request, response, cancellationToken).ConfigureAwait(false);
                 var status = (int)response.StatusCode;
                 if (status == 401 && sent is not null && !renewed && tokenSource!.Renew(sent))
                 {

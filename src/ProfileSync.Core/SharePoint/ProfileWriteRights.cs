@@ -21,6 +21,13 @@ public static class ProfileWriteRights
     public const string AnyAction =
         "App-only sign-in (certificate, managed identity): grant the SharePoint application permission User.ReadWrite.All with admin consent. Delegated sign-in: sign in as a SharePoint Administrator, or use app-only. See " + ReadmeSection + ".";
 
+    /// <summary>
+    /// The harmless write that proves the right before anything else is written: the user's
+    /// SPS-PictureTimestamp set to the value it already has. A refusal throws <see cref="Refused"/>'s exception.
+    /// </summary>
+    public static Task ProveAsync(SharePointRestClient sharePoint, Identity.UserRef user, SharePointProfile profile, CancellationToken cancellationToken) =>
+        sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureTimestampProperty, profile.PictureTimestamp ?? "", cancellationToken);
+
     /// <summary>Whether a failed profile write is the sign-in's missing right (not the user's or the service's fault).</summary>
     public static bool IsRefusal(int status, string? serviceCode) =>
         status == 403 || (status == 500 && serviceCode?.EndsWith("Microsoft.SharePoint.SPException", StringComparison.Ordinal) == true);

@@ -275,6 +275,26 @@ public sealed class SharePointRestClient
         }
     }
 
+    /// <summary>Opens the My Site host's root web: its Url as SharePoint gives it (null when the answer names none).</summary>
+    public async Task<string?> GetMySiteUrlAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Site(_endpoints.MySiteHost, "/_api/web?$select=Title,Url"));
+        request.Headers.Accept.Add(NoMetadata);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, body, $"opening the My Site host {_endpoints.MySiteHost.Host}", ServiceFailure.Need.SharePointRead);
+        try
+        {
+            return SharePointWireFormat.ReadWebUrl(body);
+        }
+        catch (JsonException ex)
+        {
+            throw new ProfileSyncException(ErrorIds.SharePointRequestFailed, FailureKind.InvalidData,
+                $"The My Site host {_endpoints.MySiteHost.Host} answered with something that is not JSON: is -MySiteHostUrl a SharePoint site?", ex)
+            { Service = "SharePoint", StatusCode = (int)response.StatusCode };
+        }
+    }
+
     private static Uri Site(Uri host, string pathAndQuery) => new(host, pathAndQuery);
 
     private static ProfileSyncException TooLarge(string path, long maxBytes) =>

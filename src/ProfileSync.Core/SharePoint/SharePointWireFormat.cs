@@ -195,6 +195,14 @@ public static class SharePointWireFormat
     /// SharePoint's list view threshold (a folder or list over 5,000 items met by a query that enumerates
     /// it): 500 with SPQueryThrottledException. Despite the name it is no throttle; waiting does not help.
     /// </summary>
+    /// <summary>The Url of an SP.Web answer (verbose or nometadata); null when the answer has none.</summary>
+    public static string? ReadWebUrl(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var web = Unwrap(doc.RootElement);
+        return web.ValueKind == JsonValueKind.Object ? String(web, "Url") : null;
+    }
+
     public static bool IsViewThreshold(int status, string? code) =>
         status == 500 && code?.Contains("SPQueryThrottledException", StringComparison.Ordinal) == true;
 

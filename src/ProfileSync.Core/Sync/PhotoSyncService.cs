@@ -89,7 +89,7 @@ public sealed class PhotoSyncService
             if (_stop.Failure is { ErrorId: ErrorIds.ProfileWriteRefused } refused) throw refused.ToException();
             profile ??= await _sharePoint.GetProfileAsync(user, cancellationToken).ConfigureAwait(false);
             if (profile is null) return;
-            await _sharePoint.SetProfilePropertyAsync(user, SharePointWireFormat.PictureTimestampProperty, profile.PictureTimestamp ?? "", _stop.WriteToken).ConfigureAwait(false);
+            await ProfileWriteRights.ProveAsync(_sharePoint, user, profile, _stop.WriteToken).ConfigureAwait(false);
             _profileWriteProven = true;
         }
         finally
