@@ -5,7 +5,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     $script:emu = Start-ConnectedEmulator
     $script:TestUpn = 'adele.vance@contoso.com'
-    $script:AllChecks = @('Graph token', 'SharePoint token', 'Graph user read', 'Graph photo read', 'My Site host', 'Photo folder', 'Profile read', 'Profile write', 'Upload')
+    $script:AllChecks = @('Graph token', 'SharePoint token', 'Graph user read', 'Graph photo read', 'My Site host', 'Photo folder', 'Profile read', 'People search', 'Profile write', 'Upload')
     function Invoke-Control([string] $PathAndQuery) {
         Invoke-RestMethod -Method Post -Uri ([uri]::new($emu.Control, $PathAndQuery)) | Out-Null
     }
@@ -13,6 +13,7 @@ BeforeAll {
         Invoke-Control 'rights?profileWrite=allowed&upload=allowed'
         Invoke-Control 'rights?graphPhoto=allowed'
         Invoke-Control 'tokens/accept'
+        Invoke-Control 'search?mode=allowed'
     }
     function Get-Verdicts($Results) {
         $map = [ordered]@{}
@@ -44,7 +45,7 @@ Describe 'Test-ProfileSyncConnection against a good tenant' {
         }
         # The emulator's tokens are opaque: a pass that says so, not a failure.
         $results | Where-Object Check -like '* token' | ForEach-Object { $_.Detail | Should -Match 'not a JWT, kind unknown' }
-        ($verbose | Select-Object -Last 1).Message | Should -Match '^Test-ProfileSyncConnection: 9 checks, 9 passed, 0 failed, 0 skipped'
+        ($verbose | Select-Object -Last 1).Message | Should -Match '^Test-ProfileSyncConnection: 10 checks, 10 passed, 0 failed, 0 skipped'
     }
 
     It 'proves the rights with the sync''s harmless write and one test file that it recycles' {
@@ -86,6 +87,8 @@ Describe 'Test-ProfileSyncConnection: each broken setup fails exactly its check'
         @{ Setup = 'profile write refused (500)'; Control = 'rights?profileWrite=500'; Check = 'Profile write'; Remedy = 'User\.ReadWrite\.All'; ErrorId = 'ProfileWriteRefused' }
         @{ Setup = 'upload refused'; Control = 'rights?profileWrite=allowed&upload=refused'; Check = 'Upload'; Remedy = 'SharePoint Administrator'; ErrorId = 'AccessDenied' }
         @{ Setup = 'no Graph photo permission'; Control = 'rights?graphPhoto=refused'; Check = 'Graph photo read'; Remedy = 'ProfilePhoto\.Read\.All'; ErrorId = 'AccessDenied' }
+        @{ Setup = 'People search refused'; Control = 'search?mode=refused'; Check = 'People search'; Remedy = 'one by one'; ErrorId = 'AccessDenied' }
+        @{ Setup = 'People search empty'; Control = 'search?mode=empty'; Check = 'People search'; Remedy = 'one by one'; ErrorId = $null }
     ) {
         Invoke-Control $Control
         $results = @(Test-ProfileSyncConnection -TestUser $TestUpn)
@@ -98,7 +101,7 @@ Describe 'Test-ProfileSyncConnection: each broken setup fails exactly its check'
         $failed = $results | Where-Object Check -eq $Check
         $failed.Passed | Should -BeFalse
         $failed.Remedy | Should -Match $Remedy
-        $failed.ErrorId | Should -Be $ErrorId
+        if ($ErrorId) { $failed.ErrorId | Should -Be $ErrorId } else { $failed.ErrorId | Should -BeNullOrEmpty }
         Test-ProfileSyncConnection -TestUser $TestUpn -Quiet | Should -BeFalse
     }
 
@@ -138,7 +141,7 @@ Describe 'Test-ProfileSyncConnection writes nothing with -ReadOnly or -WhatIf' {
             ($results | Where-Object Check -eq $name).Status | Should -Be 'Skipped'
             ($results | Where-Object Check -eq $name).Detail | Should -Match 'ReadOnly'
         }
-        @($results | Where-Object Status -eq 'Passed').Count | Should -Be 7
+        @($results | Where-Object Status -eq 'Passed').Count | Should -Be ($AllChecks.Count - 2)
         Test-ProfileSyncConnection -TestUser $TestUpn -ReadOnly -Quiet | Should -BeTrue
     }
 
@@ -168,7 +171,7 @@ Describe 'Test-ProfileSyncConnection -ReportPath' {
         $text | Should -Not -Match ([regex]::Escape($emu.MySite.Authority)) -Because 'hosts are placeholders'
         $report = $text | ConvertFrom-Json
         $report.format | Should -Be 'ProfileSync.ConnectionReport/1'
-        @($report.checks).Count | Should -Be 9
+        @($report.checks).Count | Should -Be $AllChecks.Count
         ($report.checks | Where-Object check -eq 'Profile write').status | Should -Be 'Failed'
         $exchanges = @($report.exchanges)
         @($exchanges | Where-Object service -eq 'Graph').Count | Should -BeGreaterThan 0

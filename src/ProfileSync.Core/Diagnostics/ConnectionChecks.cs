@@ -51,6 +51,7 @@ public sealed class ConnectionChecks
             new("My Site host", SharePoint, MySiteHostAsync),
             new("Photo folder", SharePoint, PhotoFolderAsync),
             new("Profile read", SharePoint, ProfileReadAsync),
+            new("People search", SharePoint, PeopleSearchAsync),
             new("Profile write", SharePoint, ProfileWriteAsync, $"Set SPS-PictureTimestamp of '{testUser}' to the value it already has"),
             new("Upload", SharePoint, UploadAsync, "Upload one tiny test file into the photo folder, then move it to the recycle bin"),
         };
@@ -149,6 +150,25 @@ public sealed class ConnectionChecks
                     ErrorCatalog.For(ErrorIds.SharePointProfileNotFound).RecommendedAction + " Or give -TestUser a user who has used SharePoint or OneDrive.");
             _profile = profile;
             return Pass($"Profile read; PictureURL {(string.IsNullOrEmpty(profile.PictureUrl) ? "empty" : "set")}, placeholder {(profile.ShowsPlaceholder ? "shown" : "not shown")}.");
+        });
+
+    /// <summary>
+    /// SharePoint People search, which bulk runs may use to read 500 profiles a request: one row asked
+    /// for. Refused or empty (reported for app-only people search in some tenants) fails the check with
+    /// what it costs; nothing stops working, profiles are then read one by one.
+    /// </summary>
+    public Task<ProfileSyncCheck> PeopleSearchAsync(CancellationToken cancellationToken) =>
+        RunAsync("People search", SharePoint, NeedsToken(SharePoint), async () =>
+        {
+            var probe = await new PeopleSearch(_connection.SharePoint).ProbeAsync(cancellationToken).ConfigureAwait(false);
+            const string cost = "Nothing stops working: bulk runs then read profiles one by one (one PeopleManager call per user).";
+            return probe.Outcome switch
+            {
+                PeopleSearchOutcome.Answered => Pass($"{probe}: bulk runs can read 500 profiles a request."),
+                PeopleSearchOutcome.Empty => Fail($"{probe}: an empty index, or app-only people search failing silently (reported in some tenants).",
+                    cost + " If users exist, try a delegated sign-in, or check the search schema and crawl of user profiles."),
+                _ => Fail(probe.ToString(), cost + " To use search, " + (probe.Failure?.RecommendedAction ?? "check the sign-in's SharePoint read permission."), probe.Failure),
+            };
         });
 
     /// <summary>
