@@ -19,6 +19,8 @@ public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetada
     {
         if (await ProveAsync(user, cancellationToken).ConfigureAwait(false) is { } refused)
             return Result(user, photo, source, ChangeAction.Failed, SideOutcome.NotRequested, SideOutcome.Failed, null, $"SharePoint: {refused.Message} Exchange was not touched.", refused);
+        // From the first write on, the user is finished even if the run stops: Exchange and SharePoint both, or neither.
+        cancellationToken = photos.WriteToken;
         var exchangeSide = SideOutcome.NotRequested;
         ExchangePhotoInfo info;
         if (!sharePointOnly)
@@ -74,6 +76,8 @@ public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetada
     {
         if (!exchangeOnly && await ProveAsync(user, cancellationToken).ConfigureAwait(false) is { } refused)
             return Removal(user, ChangeAction.Failed, SideOutcome.NotRequested, SideOutcome.Failed, null, $"SharePoint: {refused.Message} Exchange was not touched.", refused);
+        // From the first write on, the user is finished even if the run stops.
+        cancellationToken = photos.WriteToken;
         var exchangeSide = SideOutcome.NotRequested;
         if (!sharePointOnly)
         {

@@ -92,6 +92,12 @@ public sealed class PhotoSyncService
             await ProfileWriteRights.ProveAsync(_sharePoint, user, profile, _stop.WriteToken).ConfigureAwait(false);
             _profileWriteProven = true;
         }
+        catch (ProfileSyncException ex) when (ex.StopsRun)
+        {
+            // Noted before the gate opens, so the users waiting behind it meet this refusal instead of trying again.
+            NoteFailure(ex);
+            throw;
+        }
         finally
         {
             _proofGate.Release();
