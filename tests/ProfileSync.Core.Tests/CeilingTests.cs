@@ -26,22 +26,17 @@ public class CeilingPacerTests
     }
 
     /// <summary>Starts <paramref name="count"/> requests as early as the pacer lets them, one after another; their start times.</summary>
-    private static async Task<List<DateTimeOffset>> StartAll(SharePointPacer pacer, FakeTimeProvider time, int count, Func<int, bool> peopleManager)
+    private static Task<List<DateTimeOffset>> StartAll(SharePointPacer pacer, FakeTimeProvider time, int count, Func<int, bool> peopleManager)
     {
         var starts = new List<DateTimeOffset>();
         for (var i = 0; i < count; i++)
         {
-            var pm = peopleManager(i);
-            var acquire = pacer.AcquireAsync(pm, CancellationToken.None).AsTask();
-            while (!acquire.IsCompleted)
-            {
-                time.Advance(TimeSpan.FromMilliseconds(5));
-                await Task.Yield();
-            }
-            (await acquire).Dispose();
+            IDisposable? lease;
+            while ((lease = pacer.TryStart(peopleManager(i), out var wait)) is null) time.Advance(wait);
+            lease.Dispose();
             starts.Add(time.GetUtcNow());
         }
-        return starts;
+        return Task.FromResult(starts);
     }
 
     private static int MostInAnyWindow(IReadOnlyList<DateTimeOffset> starts, TimeSpan window)

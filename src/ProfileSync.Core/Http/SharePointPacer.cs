@@ -68,28 +68,31 @@ public sealed class SharePointPacer
     {
         while (true)
         {
-            TimeSpan wait;
-            lock (_gate)
-            {
-                var now = _time.GetUtcNow();
-                wait = WaitBeforeStart(now);
-                var ceilingWait = CeilingWait(peopleManager, now, out var which);
-                if (ceilingWait > wait)
-                {
-                    wait = ceilingWait;
-                    (_binding, _bindingAt, _bindingWait) = (which, now, ceilingWait);
-                }
-                if (wait <= TimeSpan.Zero)
-                {
-                    _inFlight++;
-                    _app?.Spend(_ceilings!.RestCost);
-                    if (peopleManager) _peopleManager?.Spend(1);
-                    _user?.Spend(1);
-                    _nextStart = (_nextStart > now ? _nextStart : now) + _interval;
-                    return new Lease(this);
-                }
-            }
+            if (TryStart(peopleManager, out var wait) is { } lease) return lease;
             await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Starts a request now if everything allows it (its cost spent), else null and how long to wait.</summary>
+    internal IDisposable? TryStart(bool peopleManager, out TimeSpan wait)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            wait = WaitBeforeStart(now);
+            var ceilingWait = CeilingWait(peopleManager, now, out var which);
+            if (ceilingWait > wait)
+            {
+                wait = ceilingWait;
+                (_binding, _bindingAt, _bindingWait) = (which, now, ceilingWait);
+            }
+            if (wait > TimeSpan.Zero) return null;
+            _inFlight++;
+            _app?.Spend(_ceilings!.RestCost);
+            if (peopleManager) _peopleManager?.Spend(1);
+            _user?.Spend(1);
+            _nextStart = (_nextStart > now ? _nextStart : now) + _interval;
+            return new Lease(this);
         }
     }
 
