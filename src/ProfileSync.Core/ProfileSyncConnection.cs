@@ -64,10 +64,10 @@ public sealed class ProfileSyncConnection : IDisposable
     /// <summary>
     /// Gives the SharePoint pacer its model of the three ceilings: explicit ceilings if the options
     /// hold them; else the band given (-TenantSize), or read from Graph /subscribedSkus (refused: the
-    /// smallest band, with a warning to show); delegated or app-only from the sign-in method, or for a
+    /// smallest band, with a warning to show; a loopback My Site host without -TenantSize: none, null); delegated or app-only from the sign-in method, or for a
     /// pre-acquired token from its claims (idtyp, scp), unvalidated. Call after sign-in.
     /// </summary>
-    public async Task<CeilingSetup> ApplyCeilingsAsync(CancellationToken cancellationToken)
+    public async Task<CeilingSetup?> ApplyCeilingsAsync(CancellationToken cancellationToken)
     {
         var options = Pipeline.Options;
         var delegated = options.Delegated ?? AccessTokenKind.FromMethod(AuthenticationMethod)
@@ -76,6 +76,12 @@ public sealed class ProfileSyncConnection : IDisposable
         {
             Pipeline.SharePointPacer.SetCeilings(explicitCeilings);
             return Ceilings = new CeilingSetup(explicitCeilings, null, "explicit", delegated, null);
+        }
+        if (options.TenantSize is null && Endpoints.MySiteHost.IsLoopback)
+        {
+            // Not SharePoint Online (a local emulator): its ceilings are unknown; pace by 429s unless -TenantSize says otherwise.
+            Pipeline.SharePointPacer.SetCeilings(null);
+            return Ceilings = null;
         }
         TenantLicences? licences = null;
         var band = options.TenantSize ?? (licences = await TenantLicences.ReadAsync(Pipeline, Endpoints, cancellationToken).ConfigureAwait(false)).Band;

@@ -242,26 +242,32 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
     public async Task The_band_comes_from_the_licences_and_a_refused_read_falls_back_to_the_smallest_with_a_warning()
     {
         await using var emulator = await Emulator.StartAsync(Scenario.Parse("""{ "licences": 12000, "tokenKind": "delegated" }"""));
-        using (var connection = EmulatorServiceTests.Connect(emulator))
+        using (var loopback = EmulatorServiceTests.Connect(emulator))
         {
-            var setup = await connection.ApplyCeilingsAsync(CancellationToken.None);
-            Assert.Equal((12000L, TenantSizeBand.UpTo15000, true, null), (setup.Licences, setup.Ceilings.Band!.Value, setup.Delegated, setup.Warning));
-            Assert.Equal(3000, setup.Ceilings.UserRequests); // a delegated token (its claims say so)
-            Assert.Equal(3750, connection.Pipeline.SharePointPacer.Ceilings!.AppResourceUnits);
+            // A loopback My Site host is not SharePoint Online: no model unless a band is given.
+            Assert.Null(await loopback.ApplyCeilingsAsync(CancellationToken.None));
+            Assert.Null(loopback.Pipeline.SharePointPacer.Ceilings);
+        }
+        using (var connection = EmulatorServiceTests.Connect(emulator, options: new HttpPipelineOptions { Delegated = null }))
+        {
+            var setup = (await TenantLicences.ReadAsync(connection.Pipeline, connection.Endpoints, CancellationToken.None));
+            Assert.Equal((12000L, TenantSizeBand.UpTo15000, null), (setup.Count, setup.Band, setup.Warning));
+            Assert.True(AccessTokenKind.IsDelegated(emulator.SharePointToken)); // a delegated token (its claims say so)
         }
         emulator.Scenario.SubscribedSkusForbidden = true;
         using (var refused = EmulatorServiceTests.Connect(emulator, options: new HttpPipelineOptions { PeopleManagerShare = 0.2 }))
         {
-            var setup = await refused.ApplyCeilingsAsync(CancellationToken.None);
-            Assert.Equal(TenantSizeBand.UpTo1000, setup.Ceilings.Band);
-            Assert.Equal(0.2, setup.Ceilings.PeopleManagerShare);
+            var setup = await TenantLicences.ReadAsync(refused.Pipeline, refused.Endpoints, CancellationToken.None);
+            Assert.Equal(TenantSizeBand.UpTo1000, setup.Band);
             Assert.Contains("403", setup.Warning);
             Assert.Contains("-TenantSize", setup.Warning);
         }
         using (var given = EmulatorServiceTests.Connect(emulator, options: new HttpPipelineOptions { TenantSize = TenantSizeBand.UpTo50000 }))
         {
-            var setup = await given.ApplyCeilingsAsync(CancellationToken.None);
-            Assert.Equal((TenantSizeBand.UpTo50000, null), (setup.Ceilings.Band!.Value, setup.Warning));
+            var setup = (await given.ApplyCeilingsAsync(CancellationToken.None))!;
+            Assert.Equal((TenantSizeBand.UpTo50000, null, true), (setup.Ceilings.Band!.Value, setup.Warning, setup.Delegated)); // delegated: the token's claims
+            Assert.Equal(3000, setup.Ceilings.UserRequests);
+            Assert.Equal(5000, given.Pipeline.SharePointPacer.Ceilings!.AppResourceUnits);
         }
     }
 

@@ -180,6 +180,8 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
         }
         if (ceilings.Exception?.GetBaseException() is { } ceilingFailure)
             WriteWarning($"The SharePoint ceilings could not be set ({ceilingFailure.Message}); the pacer learns from 429s only.");
+        else if (ceilings.Result is null)
+            WriteVerbose("SharePoint pacing: a loopback endpoint, ceilings not modelled (give -TenantSize to pace under a band).");
         else
         {
             if (ceilings.Result.Warning is { } warning) WriteWarning(warning);
