@@ -48,7 +48,7 @@ function Stop-TenantEmulator {
 function Connect-TenantEmulator {
     # Connects ProfileSync to the emulator exactly as to a tenant: only endpoints and tokens differ.
     param([Parameter(Mandatory)] $Emulator, [switch] $PassThru)
-    Connect-ProfileSync -TenantName $Emulator.Tenant `
+    Connect-ProfileSync -Pacing Adaptive -TenantName $Emulator.Tenant `
         -GraphAccessToken (ConvertTo-SecureString $Emulator.GraphToken -AsPlainText -Force) `
         -SharePointAccessToken (ConvertTo-SecureString $Emulator.SharePointToken -AsPlainText -Force) `
         -GraphEndpoint $Emulator.Graph -MySiteHostUrl $Emulator.MySite -SharePointAdminUrl $Emulator.Admin -PassThru:$PassThru

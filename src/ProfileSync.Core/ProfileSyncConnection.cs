@@ -35,14 +35,14 @@ public sealed class ProfileSyncConnection : IDisposable
     /// credential shared by both services (a delegated sign-in happens once) with a token source per
     /// service scope. Nothing is requested until <see cref="SignInAsync"/>.
     /// </summary>
-    public static ProfileSyncConnection Create(ServiceEndpoints endpoints, SignInRequest request, string? photoFolder = null, TimeProvider? clock = null)
+    public static ProfileSyncConnection Create(ServiceEndpoints endpoints, SignInRequest request, string? photoFolder = null, TimeProvider? clock = null, HttpPipelineOptions? httpOptions = null)
     {
         if (request.Method == SignInMethod.AccessToken)
         {
             var sharePointToken = new PreAcquiredTokenSource(request.SharePointAccessToken ?? throw new ArgumentException("-SharePointAccessToken is needed."));
             var byToken = new ProfileSyncConnection(endpoints,
                 new PreAcquiredTokenSource(request.GraphAccessToken ?? throw new ArgumentException("-GraphAccessToken is needed.")),
-                sharePointToken, request.Description, photoFolder);
+                sharePointToken, request.Description, photoFolder, httpOptions);
             // A pre-acquired token is read once, locally, for its kind; it is never validated or shown.
             byToken.SharePoint.SignIn = SignInKinds.OfAccessToken(sharePointToken.GetTokenAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult());
             return byToken;
@@ -52,7 +52,7 @@ public sealed class ProfileSyncConnection : IDisposable
         var connection = new ProfileSyncConnection(endpoints,
             new CredentialTokenSource(credential, endpoints.GraphScope, request.Description, clock),
             new CredentialTokenSource(credential, endpoints.SharePointScope, request.Description, clock),
-            request.Description, photoFolder)
+            request.Description, photoFolder, httpOptions)
         {
             TenantId = request.Method == SignInMethod.ManagedIdentity ? null : tenantId,
             ClientId = request.Method == SignInMethod.ManagedIdentity ? request.ManagedIdentityClientId : request.ClientId,
@@ -67,6 +67,39 @@ public sealed class ProfileSyncConnection : IDisposable
         await GraphToken.GetTokenAsync(cancellationToken).ConfigureAwait(false);
         await SharePointToken.GetTokenAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Gives the SharePoint pacer its model of the three ceilings: explicit ceilings if the options
+    /// hold them; else the band given (-TenantSize), or read from Graph /subscribedSkus (refused: the
+    /// smallest band, with a warning to show; -Pacing Adaptive: none, null); delegated or app-only from the sign-in method, or for a
+    /// pre-acquired token from its claims (idtyp, scp), unvalidated. Call after sign-in.
+    /// </summary>
+    public async Task<CeilingSetup?> ApplyCeilingsAsync(CancellationToken cancellationToken)
+    {
+        var options = Pipeline.Options;
+        var kind = SharePoint.SignIn != SignInKind.Unknown ? SharePoint.SignIn
+            : SignInKinds.OfAccessToken(await SharePointToken.GetTokenAsync(cancellationToken).ConfigureAwait(false));
+        var delegated = options.Delegated ?? kind == SignInKind.Delegated;
+        if (options.Ceilings is { } explicitCeilings)
+        {
+            Pipeline.SharePointPacer.SetCeilings(explicitCeilings);
+            return Ceilings = new CeilingSetup(explicitCeilings, null, "explicit", delegated, null);
+        }
+        if (options.Pacing == SharePointPacing.Adaptive)
+        {
+            Pipeline.SharePointPacer.SetCeilings(null);
+            return Ceilings = null;
+        }
+        TenantLicences? licences = null;
+        var band = options.TenantSize ?? (licences = await TenantLicences.ReadAsync(Pipeline, Endpoints, cancellationToken).ConfigureAwait(false)).Band;
+        var ceilings = SharePointCeilings.For(band, delegated, options.PeopleManagerShare);
+        Pipeline.SharePointPacer.SetCeilings(ceilings);
+        var source = options.TenantSize is not null ? "-TenantSize" : licences!.Count is long n ? $"{n:N0} licences (Graph /subscribedSkus)" : "assumed (licences unknown)";
+        return Ceilings = new CeilingSetup(ceilings, licences?.Count, source, delegated, licences?.Warning);
+    }
+
+    /// <summary>What <see cref="ApplyCeilingsAsync"/> set; null before.</summary>
+    public CeilingSetup? Ceilings { get; private set; }
 
     public ServiceEndpoints Endpoints { get; }
     public IAccessTokenSource GraphToken { get; }
@@ -96,4 +129,10 @@ public sealed class ProfileSyncConnection : IDisposable
     }
 
     public override string ToString() => $"ProfileSync connection to {Endpoints.TenantName} ({AuthenticationMethod})";
+}
+
+/// <summary>The ceilings a connection paces under, where the band came from, and the warning to show when it was assumed.</summary>
+public sealed record CeilingSetup(SharePointCeilings Ceilings, long? Licences, string Source, bool Delegated, string? Warning)
+{
+    public override string ToString() => $"{Ceilings} ({Source}; {(Delegated ? "delegated: per-user ceiling on" : "app-only")})";
 }

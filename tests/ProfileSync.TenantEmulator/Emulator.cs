@@ -22,6 +22,7 @@ public sealed partial class Emulator : IAsyncDisposable
     private readonly List<WebApplication> _apps = new();
     private readonly MailboxConcurrency _mailboxes = new();
     private readonly SharePointBudget _budget = new();
+    private readonly ServiceCeilings _ceilings = new();
     private readonly FaultInjector _faults = new();
     private readonly ArmedRefusal _rejectGraph = new();
     private readonly ArmedRefusal _rejectSharePoint = new();
@@ -32,9 +33,36 @@ public sealed partial class Emulator : IAsyncDisposable
     {
         State = new TenantState(scenario);
         Identity = new IdentityEndpoint(scenario);
-        GraphToken = scenario.GraphToken ?? "graph-" + RandomToken();
-        SharePointToken = scenario.SharePointToken ?? "spo-" + RandomToken();
+        SignedInUser = scenario.SignedInUser ?? $"admin@{scenario.Tenant}.onmicrosoft.com";
+        var delegated = string.Equals(scenario.TokenKind, "delegated", StringComparison.OrdinalIgnoreCase);
+        GraphToken = scenario.GraphToken ?? (delegated ? DelegatedToken(GraphAudience, SignedInUser) : "graph-" + RandomToken());
+        SharePointToken = scenario.SharePointToken ?? (delegated ? DelegatedToken(SharePointAudience, SignedInUser) : "spo-" + RandomToken());
         if (scenario.ProfileWriteRights != "allowed") _refuseProfileWrites.Arm(0);
+    }
+
+    /// <summary>The user the scenario's static tokens belong to when TokenKind is "delegated".</summary>
+    public string SignedInUser { get; }
+    private bool DelegatedTokens => string.Equals(Scenario.TokenKind, "delegated", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A JWT-shaped token (unsigned: the emulator compares it as a string) with a user's claims: idtyp user, scp, upn.</summary>
+    private static string DelegatedToken(string audience, string user)
+    {
+        static string Part(object o) => Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(o)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return Part(new { typ = "JWT", alg = "none" }) + "." + Part(new Dictionary<string, object>
+        {
+            ["aud"] = audience, ["idtyp"] = "user", ["scp"] = "AllSites.FullControl User.Read.All ProfilePhoto.ReadWrite.All",
+            ["upn"] = user, ["exp"] = DateTimeOffset.UtcNow.AddHours(8).ToUnixTimeSeconds(), ["nonce"] = RandomToken(),
+        }) + "." + RandomToken();
+    }
+
+    /// <summary>Calls each ceiling answered 429.</summary>
+    public int CeilingHits(CeilingKind kind) => _ceilings.Hits(kind);
+
+    /// <summary>What /limits does for the ceilings: a fresh window for each.</summary>
+    public void ResetLimits()
+    {
+        _budget.Reset();
+        _ceilings.Reset();
     }
 
     public TenantState State { get; }
@@ -127,7 +155,7 @@ public sealed partial class Emulator : IAsyncDisposable
     private static TokenRights Rights(HttpContext ctx) => ctx.Items[RightsKey] as TokenRights ?? TokenRights.All;
 
     public const string GraphAudience = "https://graph.microsoft.com";
-    private string SharePointAudience => $"https://{Scenario.Tenant}.sharepoint.com";
+    private string SharePointAudience => $"https://{State.Scenario.Tenant}.sharepoint.com";
 
     private static async Task WriteJsonAsync(HttpContext ctx, int status, object body, string contentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
     {
@@ -153,6 +181,7 @@ public sealed partial class Emulator : IAsyncDisposable
                 await GraphErrorAsync(ctx, 401, "InvalidAuthenticationToken", refusal ?? "Access token validation failure. Invalid audience.");
                 return;
             }
+            if (ctx.Request.Path.Value != "/v1.0/$batch") _ceilings.SpendGraph(Scenario, GraphCost(ctx.Request.Method, ctx.Request.Path.Value ?? ""), received);
             if (await InjectGraphFaultAsync(ctx, target)) return;
             await RouteGraphAsync(ctx);
         }
@@ -167,6 +196,11 @@ public sealed partial class Emulator : IAsyncDisposable
         if (ctx.Request.Path.Value == "/v1.0/$batch" && ctx.Request.Method == "POST")
         {
             await BatchAsync(ctx);
+            return;
+        }
+        if (ctx.Request.Path.Value == "/v1.0/subscribedSkus" && ctx.Request.Method == "GET")
+        {
+            await SubscribedSkusAsync(ctx);
             return;
         }
         // /v1.0/users/{id|upn}/photo[/$value] or /v1.0/users/{id}/photos/{size}/$value
@@ -364,6 +398,40 @@ public sealed partial class Emulator : IAsyncDisposable
         State.DirectoryOrder().Where(u => !mailboxOnly || u.Mailbox).ToList();
 
     /// <summary>Graph JSON batching: at most 20 requests; Graph hands at most 4 of them to the service at a time.</summary>
+    /// <summary>A Graph call's fixed cost in SharePoint resource units: 1 for one item or a download, 2 for a list or a write.</summary>
+    private static double GraphCost(string method, string url)
+    {
+        if (!HttpMethods.IsGet(method)) return 2;
+        var q = url.IndexOf('?');
+        var path = (q < 0 ? url : url[..q]).TrimEnd('/');
+        return path.EndsWith("/users", StringComparison.OrdinalIgnoreCase) || path.EndsWith("/subscribedSkus", StringComparison.OrdinalIgnoreCase) ? 2 : 1;
+    }
+
+    /// <summary>GET /subscribedSkus (Organization.Read.All): a SharePoint-bearing SKU with Scenario.Licences enabled units, and a free SKU without SharePoint.</summary>
+    private async Task SubscribedSkusAsync(HttpContext ctx)
+    {
+        if (Scenario.SubscribedSkusForbidden || (!Rights(ctx).Full && !Rights(ctx).Identity!.GraphPermissions.Any(p => p is "Organization.Read.All" or "Directory.Read.All")))
+        {
+            await GraphErrorAsync(ctx, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+            return;
+        }
+        static object Sku(string part, int enabled, int consumed, params string[] plans) => new
+        {
+            capabilityStatus = "Enabled", consumedUnits = consumed, appliesTo = "User", skuPartNumber = part,
+            prepaidUnits = new { enabled, suspended = 0, warning = 0, lockedOut = 0 },
+            servicePlans = plans.Select(p => new { servicePlanName = p, provisioningStatus = "Success", appliesTo = "User" }),
+        };
+        await WriteJsonAsync(ctx, 200, new Dictionary<string, object>
+        {
+            ["@odata.context"] = $"{GraphUrl}v1.0/$metadata#subscribedSkus",
+            ["value"] = new[]
+            {
+                Sku("SPE_E3", Scenario.Licences, Scenario.Licences, "EXCHANGE_S_ENTERPRISE", "SHAREPOINTENTERPRISE", "SHAREPOINTWAC"),
+                Sku("POWER_BI_STANDARD", 1000000, 12, "BI_AZURE_P0"),
+            },
+        });
+    }
+
     private async Task BatchAsync(HttpContext outer)
     {
         JsonNode? body;
@@ -386,6 +454,7 @@ public sealed partial class Emulator : IAsyncDisposable
             var id = item?["id"]?.GetValue<string>() ?? "";
             var method = item?["method"]?.GetValue<string>() ?? "GET";
             var url = item?["url"]?.GetValue<string>() ?? "";
+            _ceilings.SpendGraph(Scenario, GraphCost(method, url), DateTimeOffset.UtcNow); // $batch items count one by one
             await gate.WaitAsync();
             try
             {
@@ -477,7 +546,7 @@ public sealed partial class Emulator : IAsyncDisposable
         {
             case "throttle":
                 ctx.Response.Headers.RetryAfter = Scenario.Faults!.RetryAfterSeconds.ToString();
-                await SharePointErrorAsync(ctx, 429, "-2147024860, Microsoft.SharePoint.SPQueryThrottledException", "The request has been throttled.");
+                await ThrottledAsync(ctx, 429);
                 return true;
             case "throttle-no-retry-after":
                 await SharePointErrorAsync(ctx, 503, "-1, Microsoft.SharePoint.Client.ServerUnavailableException", "The service is unavailable.");
@@ -614,6 +683,22 @@ public sealed partial class Emulator : IAsyncDisposable
                 }), "application/json");
                 return;
             }
+            var verdict = _ceilings.Spend(Scenario, target.Contains("SP.UserProfiles.PeopleManager", StringComparison.OrdinalIgnoreCase),
+                DelegatedTokens && Rights(ctx).Full ? SignedInUser : null, DateTimeOffset.UtcNow);
+            if (verdict.RateLimit is { } rate)
+            {
+                // Only for the per-app limit, and only above 80% of it.
+                ctx.Response.Headers["RateLimit-Limit"] = rate.Limit.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+                ctx.Response.Headers["RateLimit-Remaining"] = Math.Floor(rate.Remaining).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+                ctx.Response.Headers["RateLimit-Reset"] = rate.Reset.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            if (verdict.Refused is not null)
+            {
+                // As SharePoint answers 429: Retry-After (seconds until the window frees, scaled), a plain body, no SPQueryThrottledException (that is its 500 view-threshold error).
+                ctx.Response.Headers.RetryAfter = verdict.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await ThrottledAsync(ctx, 429);
+                return;
+            }
             if (admin && !Rights(ctx).IsSharePointAdmin)
             {
                 // The tenant admin site is open to SharePoint administrators (or apps with full control) only.
@@ -624,8 +709,7 @@ public sealed partial class Emulator : IAsyncDisposable
             if (!allowed)
             {
                 ctx.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
-                await SharePointErrorAsync(ctx, Scenario.SharePointThrottleStatus, "-2147024860, Microsoft.SharePoint.SPQueryThrottledException",
-                    "The request has been throttled. Please retry after the time in the Retry-After header.");
+                await ThrottledAsync(ctx, Scenario.SharePointThrottleStatus);
                 return;
             }
             if (await InjectSharePointFaultAsync(ctx, target)) return;
@@ -962,6 +1046,19 @@ public sealed partial class Emulator : IAsyncDisposable
         return WriteJsonAsync(ctx, 200, new JsonObject { ["d"] = body }.ToJsonString(), "application/json;odata=verbose;charset=utf-8");
     }
 
+    /// <summary>
+    /// SharePoint's throttling answer: 429 (or 503) with a plain text body. Not the SPQueryThrottledException
+    /// code: that is the list view threshold's error, answered 500, and retrying it does not help.
+    /// </summary>
+    private static Task ThrottledAsync(HttpContext ctx, int status)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "text/plain; charset=utf-8";
+        return ctx.Response.WriteAsync(status == 429
+            ? "429 TOO MANY REQUESTS: the request has been throttled. Retry after the time in the Retry-After header."
+            : "503 Server Unavailable: the service is busy. Retry after the time in the Retry-After header.");
+    }
+
     private static Task SharePointErrorAsync(HttpContext ctx, int status, string code, string message)
     {
         var verbose = Verbose(ctx);
@@ -1139,7 +1236,20 @@ public sealed partial class Emulator : IAsyncDisposable
             if (int.TryParse(ctx.Request.Query["sharePointRequestsPerMinute"], out var budget)) Scenario.SharePointRequestsPerMinute = budget;
             if (int.TryParse(ctx.Request.Query["folderItemThreshold"], out var threshold)) Scenario.FolderItemThreshold = threshold;
             if (bool.TryParse(ctx.Request.Query["thresholdOnAddUsingPath"], out var onPath)) Scenario.ThresholdOnAddUsingPath = onPath;
-            _budget.Reset();
+            // The three ceilings (0 switches one off; windows in seconds): appUnits, appWindowSeconds, appUnitsCountGraph,
+            // peopleManagerCalls, peopleManagerWindowSeconds, userRequests, userWindowSeconds, retryAfterScale; and licences, subscribedSkusForbidden.
+            double? Number(string key) => double.TryParse(ctx.Request.Query[key], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : null;
+            if (Number("appUnits") is { } appUnits) Scenario.AppResourceUnitsPerWindow = appUnits;
+            if (Number("appWindowSeconds") is { } appWindow) Scenario.AppWindowSeconds = appWindow;
+            if (bool.TryParse(ctx.Request.Query["appUnitsCountGraph"], out var countGraph)) Scenario.AppUnitsCountGraph = countGraph;
+            if (Number("peopleManagerCalls") is { } pmCalls) Scenario.PeopleManagerCallsPerWindow = pmCalls;
+            if (Number("peopleManagerWindowSeconds") is { } pmWindow) Scenario.PeopleManagerWindowSeconds = pmWindow;
+            if (Number("userRequests") is { } userRequests) Scenario.UserRequestsPerWindow = userRequests;
+            if (Number("userWindowSeconds") is { } userWindow) Scenario.UserWindowSeconds = userWindow;
+            if (Number("retryAfterScale") is { } scale) Scenario.RetryAfterScale = scale;
+            if (Number("licences") is { } licences) Scenario.Licences = (int)licences;
+            if (bool.TryParse(ctx.Request.Query["subscribedSkusForbidden"], out var forbidden)) Scenario.SubscribedSkusForbidden = forbidden;
+            ResetLimits();
             ctx.Response.StatusCode = 204;
             return;
         }
@@ -1165,6 +1275,10 @@ public sealed partial class Emulator : IAsyncDisposable
                 Bytes = log.Where(e => e.Service != "graph-batch-item").Sum(e => e.Bytes),
                 Throttled = log.Count(e => e.Status is 429 or 503),
                 SharePointRequestsPerMinute = Scenario.SharePointRequestsPerMinute,
+                AppUnitsThrottled = CeilingHits(CeilingKind.AppResourceUnits),
+                PeopleManagerThrottled = CeilingHits(CeilingKind.PeopleManagerCalls),
+                UserThrottled = CeilingHits(CeilingKind.UserRequests),
+                PeopleManagerCalls = log.Count(e => e.Service is "mysite" or "admin" && e.Target.Contains("SP.UserProfiles.PeopleManager", StringComparison.OrdinalIgnoreCase)),
                 Scenario.LatencyMs,
             }, "application/json");
             return;

@@ -24,6 +24,28 @@ public sealed class Scenario
     public int SharePointRequestsPerMinute { get; set; }
     /// <summary>429 or 503: what SharePoint answers over budget.</summary>
     public int SharePointThrottleStatus { get; set; } = 429;
+    // SharePoint's three ceilings (facts doc section 5), each off while 0; windows are in seconds so tests can scale them down.
+    /// <summary>Per-app resource units a window (service: 1,250-6,250 a minute by licence band); REST calls cost 2. 0: off.</summary>
+    public double AppResourceUnitsPerWindow { get; set; }
+    public double AppWindowSeconds { get; set; } = 60;
+    /// <summary>Graph calls (all tokens of a scenario are one app) also spend the per-app budget at their fixed cost (1 item/download, 2 list/write).</summary>
+    public bool AppUnitsCountGraph { get; set; } = true;
+    /// <summary>The tenant's SP.UserProfiles.PeopleManager calls a window (service: 3,000-15,000 per 5 minutes). 0: off.</summary>
+    public double PeopleManagerCallsPerWindow { get; set; }
+    public double PeopleManagerWindowSeconds { get; set; } = 300;
+    /// <summary>SharePoint requests of one signed-in user (delegated tokens) a window (service: 3,000 per 5 minutes). 0: off.</summary>
+    public double UserRequestsPerWindow { get; set; }
+    public double UserWindowSeconds { get; set; } = 300;
+    /// <summary>Retry-After over a ceiling = seconds until its window frees × this (tests: below 1 to run fast).</summary>
+    public double RetryAfterScale { get; set; } = 1;
+    /// <summary>"app" (default: the scenario's tokens are app-only) or "delegated" (they are SignedInUser's: JWT-shaped, idtyp user, scp).</summary>
+    public string TokenKind { get; set; } = "app";
+    /// <summary>Whose tokens the delegated ones are; default admin@TENANT.onmicrosoft.com.</summary>
+    public string? SignedInUser { get; set; }
+    /// <summary>Licences Graph /subscribedSkus reports (one SharePoint-bearing SKU plus a free one that must not count).</summary>
+    public int Licences { get; set; } = 500;
+    /// <summary>True: /subscribedSkus answers 403 (no Organization.Read.All).</summary>
+    public bool SubscribedSkusForbidden { get; set; }
     /// <summary>How a missing profile is answered: "odata-null" or "empty-object" (both seen, facts doc section 3).</summary>
     public string MissingProfileAnswer { get; set; } = "odata-null";
     /// <summary>

@@ -22,7 +22,7 @@ if ($Kind -eq 'Baseline') {
         -GraphToken $env:PROFILESYNC_BENCH_GRAPHTOKEN -SharePointToken $env:PROFILESYNC_BENCH_SPOTOKEN
 }
 else {
-    Connect-ProfileSync -TenantName contoso -GraphEndpoint $e[0] -MySiteHostUrl $e[1] -SharePointAdminUrl $e[2] `
+    Connect-ProfileSync -Pacing Adaptive -TenantName contoso -GraphEndpoint $e[0] -MySiteHostUrl $e[1] -SharePointAdminUrl $e[2] `
         -GraphAccessToken (ConvertTo-SecureString $env:PROFILESYNC_BENCH_GRAPHTOKEN -AsPlainText -Force) `
         -SharePointAccessToken (ConvertTo-SecureString $env:PROFILESYNC_BENCH_SPOTOKEN -AsPlainText -Force)
     $outcomes = @{}

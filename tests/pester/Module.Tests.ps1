@@ -54,7 +54,7 @@ Describe 'The built module' {
 
     It 'defaults the endpoints from the tenant name' {
         $token = ConvertTo-SecureString 'x' -AsPlainText -Force
-        $c = Connect-ProfileSync -TenantName 'contoso.onmicrosoft.com' -GraphAccessToken $token -SharePointAccessToken $token -PassThru
+        $c = Connect-ProfileSync -Pacing Adaptive -TenantName 'contoso.onmicrosoft.com' -GraphAccessToken $token -SharePointAccessToken $token -PassThru
         $c.GraphEndpoint | Should -Be ([uri]'https://graph.microsoft.com/')
         $c.MySiteHostUrl | Should -Be ([uri]'https://contoso-my.sharepoint.com/')
         $c.SharePointAdminUrl | Should -Be ([uri]'https://contoso-admin.sharepoint.com/')

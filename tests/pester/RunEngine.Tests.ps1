@@ -83,7 +83,7 @@ Describe 'Two tenants side by side with ForEach-Object -Parallel' {
             $e = $t.Emulator
             [pscustomobject]@{
                 Tenant     = $e.Tenant
-                Connection = Connect-ProfileSync -TenantName $e.Tenant -ReturnConnection -GraphEndpoint $e.Graph -MySiteHostUrl $e.MySite -SharePointAdminUrl $e.Admin `
+                Connection = Connect-ProfileSync -Pacing Adaptive -TenantName $e.Tenant -ReturnConnection -GraphEndpoint $e.Graph -MySiteHostUrl $e.MySite -SharePointAdminUrl $e.Admin `
                     -GraphAccessToken (ConvertTo-SecureString $e.GraphToken -AsPlainText -Force) `
                     -SharePointAccessToken (ConvertTo-SecureString $e.SharePointToken -AsPlainText -Force)
             }

@@ -56,7 +56,7 @@ Describe 'Stopping a sync midway (Ctrl+C)' {
         $null = $ps.AddScript({
                 param($module, $e)
                 Import-Module $module
-                Connect-ProfileSync -TenantName $e.Tenant -GraphEndpoint $e.Graph -MySiteHostUrl $e.MySite -SharePointAdminUrl $e.Admin `
+                Connect-ProfileSync -Pacing Adaptive -TenantName $e.Tenant -GraphEndpoint $e.Graph -MySiteHostUrl $e.MySite -SharePointAdminUrl $e.Admin `
                     -GraphAccessToken (ConvertTo-SecureString $e.GraphToken -AsPlainText -Force) `
                     -SharePointAccessToken (ConvertTo-SecureString $e.SharePointToken -AsPlainText -Force)
                 Sync-ProfilePhoto -All -ErrorAction SilentlyContinue
@@ -162,7 +162,7 @@ Describe 'Resumable runs (-JournalPath)' {
         $null = $ps.AddScript({
                 param($module, $e, $journal)
                 Import-Module $module
-                Connect-ProfileSync -TenantName $e.Tenant -GraphEndpoint $e.Graph -MySiteHostUrl $e.MySite -SharePointAdminUrl $e.Admin `
+                Connect-ProfileSync -Pacing Adaptive -TenantName $e.Tenant -GraphEndpoint $e.Graph -MySiteHostUrl $e.MySite -SharePointAdminUrl $e.Admin `
                     -GraphAccessToken (ConvertTo-SecureString $e.GraphToken -AsPlainText -Force) `
                     -SharePointAccessToken (ConvertTo-SecureString $e.SharePointToken -AsPlainText -Force)
                 Sync-ProfilePhoto -All -JournalPath $journal -ErrorAction SilentlyContinue
@@ -205,7 +205,7 @@ Describe 'Resumable runs (-JournalPath)' {
         $journal = Join-Path $TestDrive 'killed.jsonl'
         $command = @"
 Import-Module '$ModulePath'
-Connect-ProfileSync -TenantName '$($emu.Tenant)' -GraphEndpoint '$($emu.Graph)' -MySiteHostUrl '$($emu.MySite)' -SharePointAdminUrl '$($emu.Admin)' ``
+Connect-ProfileSync -Pacing Adaptive -TenantName '$($emu.Tenant)' -GraphEndpoint '$($emu.Graph)' -MySiteHostUrl '$($emu.MySite)' -SharePointAdminUrl '$($emu.Admin)' ``
     -GraphAccessToken (ConvertTo-SecureString '$($emu.GraphToken)' -AsPlainText -Force) ``
     -SharePointAccessToken (ConvertTo-SecureString '$($emu.SharePointToken)' -AsPlainText -Force)
 Sync-ProfilePhoto -All -JournalPath '$journal' -ErrorAction SilentlyContinue | Out-Null

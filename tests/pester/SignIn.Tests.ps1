@@ -124,7 +124,7 @@ Describe 'Two tenants in one script' {
         $b = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario (New-IdentityScenario @(@{}))
         try {
             Connect-TenantEmulator $a
-            $second = Connect-ProfileSync -TenantName contoso -ReturnConnection -GraphEndpoint $b.Graph -MySiteHostUrl $b.MySite -SharePointAdminUrl $b.Admin `
+            $second = Connect-ProfileSync -Pacing Adaptive -TenantName contoso -ReturnConnection -GraphEndpoint $b.Graph -MySiteHostUrl $b.MySite -SharePointAdminUrl $b.Admin `
                 -GraphAccessToken (ConvertTo-SecureString $b.GraphToken -AsPlainText -Force) -SharePointAccessToken (ConvertTo-SecureString $b.SharePointToken -AsPlainText -Force)
             (Get-ProfileSyncConnection).GraphEndpoint | Should -Be $a.Graph -Because '-ReturnConnection does not replace the current connection'
             (Get-PhotoSyncState 'mi001@contoso.com' -Connection $second).State | Should -Not -Be 'Error'

@@ -46,7 +46,7 @@ function Start-ConnectedEmulator([string] $Scenario = $DemoScenario) {
 # managed identity tokens per process). Only endpoints differ from a real tenant. The script sets
 # fields of $result; a terminating error is reported in Error, Message and Category.
 function Invoke-ManagedIdentityProcess($Emulator, [string] $Script, [string] $ClientId, [string] $Before = '', [string] $After = '') {
-    $connect = "Connect-ProfileSync -TenantName contoso -ManagedIdentity -GraphEndpoint '$($Emulator.Graph)' -MySiteHostUrl '$($Emulator.MySite)' -SharePointAdminUrl '$($Emulator.Admin)'"
+    $connect = "Connect-ProfileSync -Pacing Adaptive -TenantName contoso -ManagedIdentity -GraphEndpoint '$($Emulator.Graph)' -MySiteHostUrl '$($Emulator.MySite)' -SharePointAdminUrl '$($Emulator.Admin)'"
     if ($ClientId) { $connect += " -ManagedIdentityClientId '$ClientId'" }
     $command = @"
 `$ErrorActionPreference = 'Stop'; `$VerbosePreference = 'Continue'; `$DebugPreference = 'Continue'

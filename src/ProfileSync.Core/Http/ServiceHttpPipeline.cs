@@ -3,6 +3,9 @@ using System.Net.Http.Headers;
 
 namespace ProfileSync.Core.Http;
 
+/// <summary>How SharePoint requests are paced: under the modelled ceilings, or only by the service's own answers.</summary>
+public enum SharePointPacing { Ceilings, Adaptive }
+
 /// <summary>Settings of the one HTTP pipeline. Delays are injectable so tests do not sleep.</summary>
 public sealed class HttpPipelineOptions
 {
@@ -23,6 +26,21 @@ public sealed class HttpPipelineOptions
     /// <summary>SharePoint requests in flight at first; the pacer adapts from there.</summary>
     public int SharePointInitialConcurrency { get; init; } = 8;
     public int SharePointMaxConcurrency { get; init; } = 32;
+    /// <summary>
+    /// Ceilings (default): SharePoint requests are paced under the three documented ceilings of the
+    /// tenant's licence band. Adaptive: paced only by what the service answers (429 Retry-After,
+    /// RateLimit headers), as ProfileSync 0.3 did: for a tenant where ProfileSync runs alone off-peak,
+    /// or a service that is not SharePoint Online's multi-tenant one.
+    /// </summary>
+    public SharePointPacing Pacing { get; init; } = SharePointPacing.Ceilings;
+    /// <summary>The licence band, when the admin knows it (-TenantSize); null: read from Graph /subscribedSkus, else the smallest.</summary>
+    public TenantSizeBand? TenantSize { get; init; }
+    /// <summary>The part of the tenant's PeopleManager ceiling (shared with every app) ProfileSync may spend: 0.05 to 1.0.</summary>
+    public double PeopleManagerShare { get; init; } = SharePointCeilings.DefaultPeopleManagerShare;
+    /// <summary>Explicit ceilings (tests, scaled-down tenants); wins over the band.</summary>
+    public SharePointCeilings? Ceilings { get; init; }
+    /// <summary>Whether the sign-in is delegated; null: from the sign-in method, or the token's claims.</summary>
+    public bool? Delegated { get; init; }
     /// <summary>Documented decoration: NONISV|CompanyName|AppName/Version. Undecorated traffic is throttled first.</summary>
     public string UserAgent { get; init; } = DefaultUserAgent;
 
@@ -55,6 +73,7 @@ public sealed class ServiceHttpPipeline : IDisposable
         Options = options ?? new HttpPipelineOptions();
         Counters = new RequestCounters();
         SharePointPacer = new SharePointPacer(Options.SharePointInitialConcurrency, Options.SharePointMaxConcurrency, Options.Time);
+        if (Options.Ceilings is not null) SharePointPacer.SetCeilings(Options.Ceilings);
         transport ??= new SocketsHttpHandler
         {
             // A redirect would carry our request to a host we did not choose: never follow one silently.
@@ -154,11 +173,12 @@ public sealed class ServiceHttpPipeline : IDisposable
                 if (tokenSource is not null)
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", sent = await tokenSource.GetTokenAsync(cancellationToken).ConfigureAwait(false));
                 _counters.CountRequest(kind, request.Content?.Headers.ContentLength ?? 0);
+                if (kind == ServiceKind.Graph && _pacer.Ceilings is not null) _pacer.SpendGraph(GraphCost(request));
 
                 HttpResponseMessage response;
                 Exception? failure = null;
                 // The pacer's wait (a pause after throttling) is not part of the request's own timeout.
-                using (var lease = kind == ServiceKind.SharePoint ? await _pacer.AcquireAsync(cancellationToken).ConfigureAwait(false) : null)
+                using (var lease = kind == ServiceKind.SharePoint ? await _pacer.AcquireAsync(SharePointPacer.IsPeopleManagerCall(request.RequestUri), cancellationToken).ConfigureAwait(false) : null)
                 using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
                     timeout.CancelAfter(_options.RequestTimeout);
@@ -208,6 +228,35 @@ public sealed class ServiceHttpPipeline : IDisposable
                 _counters.CountRetry();
                 await _options.Delay(wait, cancellationToken).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>
+        /// A Graph request's fixed cost in SharePoint resource units (facts doc section 5): 1 for one item
+        /// or a download, 2 for a list or any write; a $batch counts its items one by one.
+        /// </summary>
+        internal static double GraphCost(HttpRequestMessage request)
+        {
+            var path = request.RequestUri?.AbsolutePath ?? "";
+            if (path.EndsWith("/$batch", StringComparison.Ordinal) && request.Content is not null)
+            {
+                try
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(request.Content.ReadAsStringAsync().GetAwaiter().GetResult());
+                    if (doc.RootElement.TryGetProperty("requests", out var items) && items.ValueKind == System.Text.Json.JsonValueKind.Array)
+                        return items.EnumerateArray().Sum(i => ItemCost(i.TryGetProperty("method", out var m) ? m.GetString() : "GET", i.TryGetProperty("url", out var u) ? u.GetString() ?? "" : ""));
+                }
+                catch (System.Text.Json.JsonException) { }
+                return 2;
+            }
+            return ItemCost(request.Method.Method, path);
+        }
+
+        private static double ItemCost(string? method, string url)
+        {
+            if (!string.Equals(method ?? "GET", "GET", StringComparison.OrdinalIgnoreCase)) return 2;
+            var q = url.IndexOf('?');
+            var p = (q < 0 ? url : url[..q]).TrimEnd('/');
+            return p.EndsWith("/users", StringComparison.OrdinalIgnoreCase) || p.EndsWith("/subscribedSkus", StringComparison.OrdinalIgnoreCase) ? 2 : 1;
         }
 
         private ProfileSyncException Unreachable(HttpRequestMessage request, ServiceKind kind, Exception failure)

@@ -105,6 +105,26 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
     [Parameter]
     public string? PhotoFolder { get; set; }
 
+    /// <summary>
+    /// The tenant's licence band, which sets SharePoint's per-app and PeopleManager ceilings. Default:
+    /// read from Graph /subscribedSkus (needs Organization.Read.All); when that is refused, the smallest band.
+    /// </summary>
+    [Parameter]
+    public TenantSizeBand? TenantSize { get; set; }
+
+    /// <summary>
+    /// Ceilings (default): pace SharePoint requests under the tenant's documented ceilings. Adaptive:
+    /// only by what SharePoint answers (429 Retry-After, RateLimit headers): for a tenant where
+    /// ProfileSync runs alone off-peak, or a SharePoint that is not SharePoint Online.
+    /// </summary>
+    [Parameter]
+    public SharePointPacing Pacing { get; set; } = SharePointPacing.Ceilings;
+
+    /// <summary>The part of the tenant's PeopleManager ceiling (shared with every app of the tenant) ProfileSync may spend.</summary>
+    [Parameter]
+    [ValidateRange(0.05, 1.0)]
+    public double PeopleManagerShare { get; set; } = SharePointCeilings.DefaultPeopleManagerShare;
+
     /// <summary>Also write the connection's description to the pipeline.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -124,7 +144,8 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
         try
         {
             var endpoints = ServiceEndpoints.ForTenant(TenantName, Environment, GraphEndpoint, MySiteHostUrl, SharePointAdminUrl);
-            connection = ProfileSyncConnection.Create(endpoints, Request(messages.Enqueue), PhotoFolder);
+            connection = ProfileSyncConnection.Create(endpoints, Request(messages.Enqueue), PhotoFolder,
+                httpOptions: new HttpPipelineOptions { TenantSize = TenantSize, PeopleManagerShare = PeopleManagerShare, Pacing = Pacing });
         }
         catch (ArgumentException ex)
         {
@@ -155,6 +176,24 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
                 ? ErrorRecords.From(p.Failure, TenantName)
                 : ErrorRecords.For(ErrorIds.SignInFailed, $"Sign-in failed: {failure.Message}", TenantName, "Check the tenant, the app's client id and its permissions (README, 'Sign-in')."));
             return;
+        }
+
+        // The SharePoint pacer's model of the three ceilings: the band given, or read from the licences.
+        var ceilings = connection.ApplyCeilingsAsync(_stop.Token);
+        while (!((IAsyncResult)ceilings).AsyncWaitHandle.WaitOne(100)) { }
+        if (ceilings.IsCanceled || _stop.IsCancellationRequested)
+        {
+            connection.Dispose();
+            throw new PipelineStoppedException();
+        }
+        if (ceilings.Exception?.GetBaseException() is { } ceilingFailure)
+            WriteWarning($"The SharePoint ceilings could not be set ({ceilingFailure.Message}); the pacer learns from 429s only.");
+        else if (ceilings.Result is null)
+            WriteVerbose("SharePoint pacing: adaptive (-Pacing Adaptive): only by SharePoint's own answers, no ceilings modelled.");
+        else
+        {
+            if (ceilings.Result.Warning is { } warning) WriteWarning(warning);
+            WriteVerbose($"SharePoint pacing: {ceilings.Result}.");
         }
 
         var info = ProfileSyncConnectionInfo.From(connection);
