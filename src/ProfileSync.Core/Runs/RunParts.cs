@@ -105,8 +105,9 @@ public enum RunMessageKind { Verbose, Warning }
 /// <summary>Text for the verbose or warning stream, queued by the run and written by the pipeline thread.</summary>
 public readonly record struct RunMessage(RunMessageKind Kind, string Text);
 
-/// <summary>Progress of a run for the progress bar: done so far, of how many when known, and the pace.</summary>
-public readonly record struct RunProgress(int Done, long? Total, double UsersPerSecond)
+/// <summary>Progress of a run for the progress bar: done so far, of how many when known, the pace, and what paces SharePoint.</summary>
+/// <param name="Pacing">Which SharePoint ceiling binds now (or that none does), from the pacer.</param>
+public readonly record struct RunProgress(int Done, long? Total, double UsersPerSecond, string? Pacing = null)
 {
     public int? PercentComplete => Total is long t && t > 0 ? (int)Math.Min(100, Done * 100 / t) : null;
     public int? SecondsRemaining => Total is long t && UsersPerSecond > 0 ? (int)Math.Max(0, (t - Done) / UsersPerSecond) : null;

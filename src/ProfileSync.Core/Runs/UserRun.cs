@@ -250,7 +250,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         var now = _clock.ElapsedMilliseconds;
         if (_lastProgress >= 0 && now - _lastProgress < 250) return null;
         _lastProgress = now;
-        return new RunProgress(_done, _total, _done / Math.Max(0.001, now / 1000.0));
+        return new RunProgress(_done, _total, _done / Math.Max(0.001, now / 1000.0), "SharePoint pacing: " + _connection.Pipeline.SharePointPacer.BindingCeiling);
     }
 
     public ProfileSyncRunSummary Summary()

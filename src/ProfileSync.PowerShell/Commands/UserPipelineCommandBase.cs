@@ -137,7 +137,7 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
     {
         while (Run.TryTakeMessage(out var m)) if (m.Kind == RunMessageKind.Warning) WriteWarning(m.Text); else WriteVerbose(m.Text);
         if (Run.ProgressDue() is { } p)
-            WriteProgress(new ProgressRecord(1, Activity, p.ToString()) { PercentComplete = p.PercentComplete ?? -1, SecondsRemaining = p.SecondsRemaining ?? -1 });
+            WriteProgress(new ProgressRecord(1, Activity, p.ToString()) { PercentComplete = p.PercentComplete ?? -1, SecondsRemaining = p.SecondsRemaining ?? -1, CurrentOperation = p.Pacing });
     }
 
     private PipelineStoppedException Terminating(Failure failure, object? target)
