@@ -243,11 +243,17 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
     public async Task The_band_comes_from_the_licences_and_a_refused_read_falls_back_to_the_smallest_with_a_warning()
     {
         await using var emulator = await Emulator.StartAsync(Scenario.Parse("""{ "licences": 12000, "tokenKind": "delegated" }"""));
-        using (var loopback = EmulatorServiceTests.Connect(emulator))
+        using (var adaptive = EmulatorServiceTests.Connect(emulator, options: new HttpPipelineOptions { Pacing = SharePointPacing.Adaptive }))
         {
-            // A loopback My Site host is not SharePoint Online: no model unless a band is given.
-            Assert.Null(await loopback.ApplyCeilingsAsync(CancellationToken.None));
-            Assert.Null(loopback.Pipeline.SharePointPacer.Ceilings);
+            // -Pacing Adaptive: no model; the pacer goes by SharePoint's answers alone.
+            Assert.Null(await adaptive.ApplyCeilingsAsync(CancellationToken.None));
+            Assert.Null(adaptive.Pipeline.SharePointPacer.Ceilings);
+        }
+        using (var learned = EmulatorServiceTests.Connect(emulator))
+        {
+            // The default learns the band from the licences (12,000: up to 15,000), delegated from the token's claims.
+            var setup = (await learned.ApplyCeilingsAsync(CancellationToken.None))!;
+            Assert.Equal((TenantSizeBand.UpTo15000, 12000L, true), (setup.Ceilings.Band!.Value, setup.Licences, setup.Delegated));
         }
         using (var connection = EmulatorServiceTests.Connect(emulator, options: new HttpPipelineOptions { Delegated = null }))
         {
