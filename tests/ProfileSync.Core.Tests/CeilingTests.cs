@@ -305,9 +305,8 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
         var saved = (s.AppResourceUnitsPerWindow, s.PeopleManagerCallsPerWindow, s.UserRequestsPerWindow);
         (s.AppResourceUnitsPerWindow, s.PeopleManagerCallsPerWindow, s.UserRequestsPerWindow) = (0, 0, 0);
         using var connection = EmulatorServiceTests.Connect(emulator);
-        using var run = new UserRun<NoPending, PhotoSyncState>(connection, new RunSettings { Command = "Get-PhotoSyncState" },
-            (u, ex) => PhotoSyncService.ErrorState(u, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "stopped")));
-        var states = DriveCheck(run, users).ToDictionary(x => x.UserPrincipalName, x => x.State, StringComparer.OrdinalIgnoreCase);
+        using var run = UserRunTests.CheckRun(connection);
+        var states = UserRunTests.DriveCheck(run, users).ToDictionary(x => x.UserPrincipalName, x => x.State, StringComparer.OrdinalIgnoreCase);
         (s.AppResourceUnitsPerWindow, s.PeopleManagerCallsPerWindow, s.UserRequestsPerWindow) = saved;
         emulator.ResetLimits();
         emulator.State.ClearLog();
@@ -319,43 +318,6 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
 
     private static IReadOnlyList<UserRef> Users(int count) => Enumerable.Range(1, count).Select(i => UserRef.Parse($"u{i:0000}@contoso.com")).ToList();
     private static PhotoState Expected(int index) => Mix[index % Mix.Length].State;
-
-    private static List<PhotoSyncState> DriveCheck(UserRun<NoPending, PhotoSyncState> run, IEnumerable<UserRef> users)
-    {
-        var states = new List<PhotoSyncState>();
-        foreach (var user in users)
-        {
-            if (run.Admit(user) != Admission.Admitted) continue;
-            foreach (var step in run.Enqueue(user, async ct => CheckStep.Done((await run.Services.Photos.CheckAsync(user, run.Options, ct)).State))) states.Add(step.Outcome!);
-        }
-        foreach (var step in run.Complete()) states.Add(step.Outcome!);
-        return states;
-    }
-
-    private static List<PhotoSyncResult> DriveSync(UserRun<UserCheck, PhotoSyncResult> run, IEnumerable<UserRef> users)
-    {
-        var results = new List<PhotoSyncResult>();
-        foreach (var user in users)
-        {
-            if (run.Admit(user) != Admission.Admitted) continue;
-            Handle(run.Enqueue(user, async ct =>
-            {
-                var check = await run.Services.Photos.CheckAsync(user, run.Options, ct);
-                return run.Options.WouldWrite(check.State) ? SyncStep.Ask(check) : SyncStep.Done(PhotoSyncService.NotWritten(check.State));
-            }));
-        }
-        Handle(run.Complete());
-        return results;
-
-        void Handle(IEnumerable<SyncStep> steps)
-        {
-            foreach (var step in steps)
-            {
-                if (step.Outcome is { } outcome) results.Add(outcome);
-                else run.Continue(step.Pending!.User, writes: false, async ct => SyncStep.Done(await run.Services.Photos.SyncAsync(step.Pending, run.Options, ct)));
-            }
-        }
-    }
 
     private (double PeopleManagerCalls, double Throttled429) Report(Emulator emulator, ProfileSyncConnection connection, Stopwatch clock, string what)
     {
@@ -389,9 +351,8 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
         var users = Users(1000);
         var reference = Reference(emulator, users);
         var clock = Stopwatch.StartNew();
-        using var run = new UserRun<NoPending, PhotoSyncState>(connection, new RunSettings { Command = "Get-PhotoSyncState" },
-            (u, ex) => PhotoSyncService.ErrorState(u, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "stopped")));
-        var states = await Task.Factory.StartNew(() => DriveCheck(run, users), TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds(90));
+        using var run = UserRunTests.CheckRun(connection);
+        var states = await Task.Factory.StartNew(() => UserRunTests.DriveCheck(run, users), TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds(90));
         clock.Stop();
 
         var (pm, throttled) = Report(emulator, connection, clock, "check");
@@ -413,9 +374,8 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
         var users = Users(1000);
         var reference = Reference(emulator, users);
         var clock = Stopwatch.StartNew();
-        using var run = new UserRun<UserCheck, PhotoSyncResult>(connection, new RunSettings { Command = "Sync-ProfilePhoto" },
-            (u, ex) => PhotoSyncService.NotWritten(PhotoSyncService.ErrorState(u, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "stopped"))));
-        var results = await Task.Factory.StartNew(() => DriveSync(run, users), TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds(90));
+        using var run = UserRunTests.SyncRun(connection);
+        var results = await Task.Factory.StartNew(() => { var into = new List<PhotoSyncResult>(); UserRunTests.DriveSync(run, users, into); return into; }, TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds(90));
         clock.Stop();
 
         var (pm, throttled) = Report(emulator, connection, clock, "sync");
@@ -446,9 +406,8 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
         var users = Users(1000);
         var reference = Reference(emulator, users);
         var clock = Stopwatch.StartNew();
-        using var run = new UserRun<NoPending, PhotoSyncState>(connection, new RunSettings { Command = "Get-PhotoSyncState" },
-            (u, ex) => PhotoSyncService.ErrorState(u, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "stopped")));
-        var states = await Task.Factory.StartNew(() => DriveCheck(run, users), TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds(90));
+        using var run = UserRunTests.CheckRun(connection);
+        var states = await Task.Factory.StartNew(() => UserRunTests.DriveCheck(run, users), TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds(90));
         clock.Stop();
 
         Report(emulator, connection, clock, "delegated check");
