@@ -43,6 +43,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     private int _done, _submitted, _cleanupFailed, _leftoversRecycled;
     private long? _total;
     private bool _writeAccessChecked, _stopped;
+    private readonly List<TOutcome> _stoppedOutcomes = new();
 
     /// <param name="unexpected">What a worker's unexpected exception (or a cancellation) becomes, so the user still gets a result.</param>
     public UserRun(ProfileSyncConnection connection, RunSettings settings, Func<UserRef, Exception, TOutcome> unexpected)
@@ -101,7 +102,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     private IEnumerable<UserStep<TPending, TOutcome>> StartWhatFits()
     {
         // Start what fits; block only when the read-ahead is full.
-        while (_waiting.Count > 0 && (_queue.HasCapacity || _waiting.Count > LookAhead))
+        while (_waiting.Count > 0 && Starting && (_queue.HasCapacity || _waiting.Count > LookAhead))
         {
             while (!_queue.HasCapacity)
                 foreach (var step in TakeOne()) yield return step;
@@ -113,7 +114,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     /// <summary>For input that starts no user (a duplicate, a bad row, a journaled user): start what has room and hand back what is ready.</summary>
     public IEnumerable<UserStep<TPending, TOutcome>> Pump()
     {
-        while (_waiting.Count > 0 && _queue.HasCapacity) StartNext();
+        while (_waiting.Count > 0 && Starting && _queue.HasCapacity) StartNext();
         while (_queue.TryTake(out var ready))
             foreach (var step in Checked(ready)) yield return step;
     }
@@ -122,7 +123,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     public IEnumerable<UserStep<TPending, TOutcome>> Complete()
     {
         PrefetchWaiting();
-        while (_waiting.Count > 0)
+        while (_waiting.Count > 0 && Starting)
         {
             while (!_queue.HasCapacity)
                 foreach (var step in TakeOne()) yield return step;
@@ -168,8 +169,8 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     /// </summary>
     public bool Continue(UserRef user, bool writes, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>> work)
     {
+        if (_stopped || !Starting) return false;
         if (writes) EnsureWriteAccess();
-        if (_stopped || _queue.IsCancellationRequested || Services.Stop.Failure is not null) return false;
         _queue.Start(work, ex => UserStep<TPending, TOutcome>.Done(_unexpected(user, ex)));
         return true;
     }
@@ -206,21 +207,25 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         }
     }
 
+    /// <summary>No new work once the run is cancelled or a failure that meets every user was noted.</summary>
+    private bool Starting => !_queue.IsCancellationRequested && Services.Stop.Failure is null;
+
     /// <summary>Ctrl+C: cancels reads now; the pipeline thread then finishes the stop (<see cref="Stop"/>). Any thread.</summary>
     public void Cancel() => _queue.Cancel();
 
     /// <summary>
     /// Stops the run: reads cancelled, users waiting dropped (as they were), writes that began
     /// finished (cancelled only after the grace), outcomes of users that finished counted and
-    /// journaled. Returns the successful outcomes that came in meanwhile. Idempotent.
+    /// journaled and kept for <see cref="TakeStoppedOutcomes"/>. Idempotent.
     /// </summary>
-    public IReadOnlyList<TOutcome> Stop()
+    public void Stop()
     {
-        if (_stopped) return Array.Empty<TOutcome>();
+        if (_stopped) return;
         _stopped = true;
         _queue.Cancel();
         _waiting.Clear();
         var waited = Stopwatch.StartNew();
+        var report = _settings.OnStopping;
         while (!_queue.WaitIdle(TimeSpan.FromMilliseconds(250)))
         {
             if (waited.Elapsed >= _settings.StopGrace)
@@ -229,17 +234,32 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
                 _queue.WaitIdle(HardStopWait);
                 break;
             }
-            _settings.OnStopping?.Invoke($"Stopping: {_queue.InFlight} users in flight finish what they began (at most {(_settings.StopGrace - waited.Elapsed).TotalSeconds:0} s more).");
+            try
+            {
+                report?.Invoke($"Stopping: {_queue.InFlight} users in flight finish what they began (at most {(_settings.StopGrace - waited.Elapsed).TotalSeconds:0} s more).");
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The host took no more output (Ctrl+C came meanwhile): the stop goes on without reporting.
+                report = null;
+            }
         }
         WaitForHelpers(HardStopWait);
-        var finished = new List<TOutcome>();
         while (_queue.TryTake(out var step))
         {
             if (step.Outcome is not { } outcome) continue;
             Conclude(outcome);
-            if (outcome.Failure is null) finished.Add(outcome);
+            // Failures the stop itself caused (a stopping failure, a user stopped before it began) are not reported per user.
+            if (outcome.Failure is null or { StopsRun: false, Exception: not OperationCanceledException }) _stoppedOutcomes.Add(outcome);
         }
-        return finished;
+    }
+
+    /// <summary>Outcomes that came in while the run stopped (counted and journaled already), once each, for the caller to write.</summary>
+    public IReadOnlyList<TOutcome> TakeStoppedOutcomes()
+    {
+        var taken = _stoppedOutcomes.ToList();
+        _stoppedOutcomes.Clear();
+        return taken;
     }
 
     public bool TryTakeMessage(out RunMessage message) => _messages.TryDequeue(out message);
@@ -281,8 +301,8 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
 
     /// <summary>
     /// Takes the next step. When the run must stop (a failure that meets every user), the stop
-    /// happens here: the step is handed back unless it is that failure, then what finished
-    /// meanwhile, then RunStoppedException. A pending step of a stopping run is dropped: that user is as it was.
+    /// happens here: the step is handed back unless it is that failure, then RunStoppedException
+    /// (what finished meanwhile: <see cref="TakeStoppedOutcomes"/>). A pending step of a stopping run is dropped: that user is as it was.
     /// </summary>
     private IEnumerable<UserStep<TPending, TOutcome>> TakeOne()
     {
@@ -308,7 +328,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
             yield break;
         }
         if (step.Outcome is { Failure: null or { StopsRun: false } }) yield return step;
-        foreach (var finished in Stop()) yield return UserStep<TPending, TOutcome>.Done(finished);
+        Stop();
         throw new RunStoppedException(stop);
     }
 

@@ -15,7 +15,9 @@ public sealed class BoundedWorkQueue<T> : IDisposable
     private readonly object _gate = new();
     private readonly ManualResetEventSlim _idle = new(true);
     private int _inFlight;
+    private int _unpublished; // started and whose result is not yet in the channel: idle means none
     private int _untaken; // started and not yet handed to the consumer
+    private bool _disposed;
 
     public BoundedWorkQueue(int maxInFlight, CancellationToken cancellationToken)
     {
@@ -38,7 +40,8 @@ public sealed class BoundedWorkQueue<T> : IDisposable
     {
         lock (_gate)
         {
-            if (_inFlight++ == 0) _idle.Reset();
+            _inFlight++;
+            if (_unpublished++ == 0) _idle.Reset();
             _untaken++;
         }
         _ = Task.Run(async () =>
@@ -48,11 +51,13 @@ public sealed class BoundedWorkQueue<T> : IDisposable
             catch (Exception ex) { result = onError(ex); }
             // The slot is free before the result is visible: a consumer that takes a result and then
             // asks HasCapacity must see the room this result made, or `while (!HasCapacity) Take()` can wait forever.
+            lock (_gate) _inFlight--;
+            _completed.Writer.TryWrite(result);
+            // Idle only once the result can be taken: a stop that waited for idle then finds every result.
             lock (_gate)
             {
-                if (--_inFlight == 0) _idle.Set();
+                if (--_unpublished == 0) _idle.Set();
             }
-            _completed.Writer.TryWrite(result);
         });
     }
 
@@ -75,15 +80,27 @@ public sealed class BoundedWorkQueue<T> : IDisposable
         return result;
     }
 
-    /// <summary>Waits until no work is running (results may still wait to be taken); false when the time ran out.</summary>
+    /// <summary>Waits until no work is running and every result is in the channel (to be taken); false when the time ran out.</summary>
     public bool WaitIdle(TimeSpan timeout) => _idle.Wait(timeout);
 
-    public void Cancel() => _cancel.Cancel();
+    /// <summary>Cancels the work's token; a no-op once disposed (Ctrl+C can come while the command is being disposed).</summary>
+    public void Cancel()
+    {
+        lock (_gate)
+        {
+            if (!_disposed) _cancel.Cancel();
+        }
+    }
 
     public bool IsCancellationRequested => _cancel.IsCancellationRequested;
 
     public void Dispose()
     {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
         _cancel.Dispose();
         _idle.Dispose();
     }

@@ -126,7 +126,7 @@ public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetada
         string? note = null;
         var cleanup = new PhotoSyncService.Cleanup();
         if (profile.PictureUrl is not null && library.Locate(profile.PictureUrl) is { FollowsNamingScheme: true, NameToken: not null } ours
-            && library.IsInLibrary(ours.FolderServerRelativeUrl))
+            && library.IsInLibrary(ours.FolderServerRelativeUrl) && PhotoSyncService.IsOwnSet(ours.FilePrefix, profile.ObjectId, user))
         {
             await photos.RecycleAsync(ours.SetPaths, options, cleanup, "Its thumbnails could not all be recycled").ConfigureAwait(false);
             note = cleanup.Failure is null ? " Its thumbnails went to the recycle bin." : " " + cleanup.Failure.Message;

@@ -338,9 +338,11 @@ public sealed class PhotoSyncService
             await _sharePoint.SetProfilePropertyAsync(check.User, SharePointWireFormat.PictureTimestampProperty, NewTimestamp(profile.PictureTimestamp), write).ConfigureAwait(false);
             return (pictureUrl, null);
         }
-        catch (ProfileSyncException ex) when (!ex.StopsRun)
+        catch (ProfileSyncException ex)
         {
             // The photo is synced; only the cache-busting timestamp is old, so pages may show the old photo a while longer.
+            // A refusal that meets every user still stops the run, but this user's sync stands.
+            NoteFailure(ex);
             return (pictureUrl, $"SPS-PictureTimestamp could not be updated ({ex.Message}); pages may show the previous photo until their cache expires.");
         }
     }
@@ -398,6 +400,17 @@ public sealed class PhotoSyncService
         return (await _library.GetPhotoFolderAsync(cancellationToken).ConfigureAwait(false), basePrefix);
     }
 
+    /// <summary>
+    /// Whether a set (by its file prefix) is this user's: named by the account name made safe
+    /// (SharePoint's own copy) or by the Entra object id, with or without ProfileSync's photo token.
+    /// </summary>
+    internal static bool IsOwnSet(string filePrefix, string? objectId, UserRef user)
+    {
+        var owner = UserPhotoLibrary.TokenOf(filePrefix) is null ? filePrefix : filePrefix[..filePrefix.LastIndexOf('_')];
+        return owner.Equals(user.LegacyFilePrefix, StringComparison.OrdinalIgnoreCase)
+            || (Guid.TryParse(objectId, out var id) && owner.Equals(id.ToString("D"), StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>What the names of this user's sets start with: the Entra object id, else the account name made safe.</summary>
     private static string OwnerOf(UserCheck check) => Guid.TryParse(check.Profile?.ObjectId, out var id) ? id.ToString("D") : check.User.LegacyFilePrefix;
 
@@ -408,7 +421,8 @@ public sealed class PhotoSyncService
     /// </summary>
     public IReadOnlyList<string> LeftoverSets(UserCheck check, SyncOptions options, string? keep = null)
     {
-        if (options.Index is not { IsReady: true } index || check.Profile is null) return Array.Empty<string>();
+        // Only by object id: account-name prefixes can collide (john.smith@ and john_smith@ make the same one).
+        if (options.Index is not { IsReady: true } index || !Guid.TryParse(check.Profile?.ObjectId, out _)) return Array.Empty<string>();
         var named = CurrentLocation(check) is { FollowsNamingScheme: true } current ? current.FolderServerRelativeUrl + "/" + current.FilePrefix : null;
         return index.SetsOf(OwnerOf(check))
             .Where(set => !set.Equals(named, StringComparison.OrdinalIgnoreCase) && !set.Equals(keep, StringComparison.OrdinalIgnoreCase)).ToList();
@@ -454,6 +468,7 @@ public sealed class PhotoSyncService
     {
         var old = CurrentLocation(check);
         if (old is not { FollowsNamingScheme: true } || old.FilePrefix.Length == 0 || !_library.IsInLibrary(old.FolderServerRelativeUrl)) return;
+        if (!IsOwnSet(old.FilePrefix, check.Profile?.ObjectId, check.User)) return; // PictureURL is free text: another user's set is not ours to recycle
         if (old.FolderServerRelativeUrl.Equals(folder, StringComparison.OrdinalIgnoreCase) && old.FilePrefix.Equals(prefix, StringComparison.OrdinalIgnoreCase)) return;
         await RecycleAsync(old.SetPaths, options, cleanup, $"The previous thumbnails ('{old.MediumPath}' and its S/L) could not be recycled").ConfigureAwait(false);
     }

@@ -42,7 +42,7 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
     protected SyncOptions CommandOptions { get; set; } = new();
     /// <summary>Whether users' photo metadata is asked for ahead, 20 at a time (not for commands that change photos).</summary>
     protected virtual bool PrefetchPhotoMetadata => true;
-    protected bool WhatIfRequested => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
+    protected bool WhatIfRequested => (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true }) || LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
 
     protected override void BeginProcessing()
     {
@@ -122,6 +122,7 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
         }
         catch (RunStoppedException stopped)
         {
+            foreach (var finished in Run.TakeStoppedOutcomes()) WriteOutcome(finished); // users that finished while the run stopped
             WriteQueued();
             throw Terminating(stopped.Failure, stopped.Failure.HttpStatus is null ? null : ActiveConnection.Endpoints.TenantName);
         }
