@@ -154,7 +154,7 @@ foreach ($step in $steps) {
     }
     Write-Host "Running: $($step.Name) ..."
     $baselineOf[$step.Name] = $step.Baseline
-    $results[$step.Name] = Invoke-Measured $step.Kind $step.Mode $emulator $usersFile -Pacing $(if ($step.Pacing) { $step.Pacing } else { 'Adaptive' })
+    $results[$step.Name] = Invoke-Measured $step.Kind $step.Mode $emulator $usersFile -Pacing $(if ($step['Pacing']) { $step['Pacing'] } else { 'Adaptive' })
     Write-Host ("  {0:0.0} s, outcomes: {1}" -f $results[$step.Name].Seconds, (Format-Outcomes $results[$step.Name]))
 }
 Stop-TenantEmulator $emulator
