@@ -9,6 +9,8 @@
                emulator). Ends with the line 'N passed, N failed'.
       Demo   - Build, start the emulator with about 50 users, check, dry-run, sync, check again.
       Bench  - Build, then the benchmark: baseline and ProfileSync over 2,000 emulated users (minutes).
+               With -Ceilings instead: the runs with SharePoint's three ceilings on (1,000 users, the
+               1k-5k band at its real windows, ProfileSync with -Pacing Ceilings; about 15 minutes).
       Clean  - remove build outputs.
     Run with `dotnet pwsh ./build.ps1 <Task>` after `dotnet tool restore`.
 #>
@@ -18,7 +20,9 @@ param(
     [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Soak', 'Package', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+    # Bench only: the runs with SharePoint's three ceilings on (tests/bench/bench-ceilings.json) instead of the default set.
+    [switch] $Ceilings
 )
 
 $ErrorActionPreference = 'Stop'
@@ -182,7 +186,7 @@ switch ($Task) {
     'Build' { Invoke-Build }
     'Bench' {
         Invoke-Build
-        & (Join-Path $root 'tests/bench/Bench.ps1') -ModulePath (Join-Path $moduleOut 'ProfileSync.psd1') -EmulatorPath (Join-Path $emulatorOut 'ProfileSync.TenantEmulator.dll')
+        & (Join-Path $root 'tests/bench/Bench.ps1') -ModulePath (Join-Path $moduleOut 'ProfileSync.psd1') -EmulatorPath (Join-Path $emulatorOut 'ProfileSync.TenantEmulator.dll') -Ceilings:$Ceilings
     }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }

@@ -9,7 +9,10 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $UsersFile,
     # Sync only: rewrite users found InSync too (prepares a tenant whose every photo ProfileSync wrote).
-    [switch] $Force
+    [switch] $Force,
+    # ProfileSync only: Adaptive (by SharePoint's answers alone; the existing runs, so their figures stay comparable)
+    # or Ceilings (the module's default: paced under the three ceilings, the band from Graph /subscribedSkus).
+    [ValidateSet('Adaptive', 'Ceilings')] [string] $Pacing = 'Adaptive'
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
@@ -22,7 +25,7 @@ if ($Kind -eq 'Baseline') {
         -GraphToken $env:PROFILESYNC_BENCH_GRAPHTOKEN -SharePointToken $env:PROFILESYNC_BENCH_SPOTOKEN
 }
 else {
-    Connect-ProfileSync -Pacing Adaptive -TenantName contoso -GraphEndpoint $e[0] -MySiteHostUrl $e[1] -SharePointAdminUrl $e[2] `
+    Connect-ProfileSync -Pacing $Pacing -TenantName contoso -GraphEndpoint $e[0] -MySiteHostUrl $e[1] -SharePointAdminUrl $e[2] `
         -GraphAccessToken (ConvertTo-SecureString $env:PROFILESYNC_BENCH_GRAPHTOKEN -AsPlainText -Force) `
         -SharePointAccessToken (ConvertTo-SecureString $env:PROFILESYNC_BENCH_SPOTOKEN -AsPlainText -Force)
     $outcomes = @{}
