@@ -114,6 +114,9 @@ function New-BenchTenant {
     $emu
 }
 
+# A ratio of wall times as 'faster' or 'slower', never '0.7x faster'.
+function Format-Ratio([double] $Ratio) { if ($Ratio -ge 1) { '{0:0.0}x faster' -f $Ratio } else { '{0:0.0}x (slower)' -f $Ratio } }
+
 function Format-Outcomes($Run) { ($Run.Outcomes.PSObject.Properties | ForEach-Object { "$($_.Name) $($_.Value)" }) -join ', ' }
 
 # Tenant: Fresh (a new emulator), Nightly (a new, prepared one), Drained (the same, after the sliding
@@ -168,7 +171,7 @@ $rows = if ($Ceilings) {
         [pscustomobject]@{
             Run                   = $name
             'Wall s'              = '{0:0.0}' -f $r.Seconds
-            'vs baseline'         = if ($name -like '*aseline*') { '1.0x' } else { '{0:0.0}x faster' -f ($baseline.Seconds / $r.Seconds) }
+            'vs baseline'         = if ($name -like '*aseline*') { '1.0x' } else { Format-Ratio ($baseline.Seconds / $r.Seconds) }
             'Graph req/user'      = '{0:0.000}' -f ($r.Graph / $users)
             'SharePoint req/user' = '{0:0.000}' -f ($r.SharePoint / $users)
             'PeopleManager calls/user' = '{0:0.000}' -f ($r.PeopleManagerCalls / $users)
@@ -184,7 +187,7 @@ else { foreach ($name in $results.Keys) {
     [pscustomobject]@{
         Run                  = $name
         'Wall s'             = '{0:0.0}' -f $r.Seconds
-        'vs baseline'        = if ($name -like '*aseline*') { '1.0x' } else { '{0:0.0}x faster' -f ($baseline.Seconds / $r.Seconds) }
+        'vs baseline'        = if ($name -like '*aseline*') { '1.0x' } else { Format-Ratio ($baseline.Seconds / $r.Seconds) }
         'Graph req/user'     = '{0:0.000}' -f ($r.Graph / $users)
         'SharePoint req/user' = '{0:0.000}' -f ($r.SharePoint / $users)
         'KB/user'            = '{0:0.0}' -f ($r.Bytes / 1KB / $users)
