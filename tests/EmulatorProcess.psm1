@@ -47,8 +47,9 @@ function Stop-TenantEmulator {
 
 function Connect-TenantEmulator {
     # Connects ProfileSync to the emulator exactly as to a tenant: only endpoints and tokens differ.
-    param([Parameter(Mandatory)] $Emulator, [switch] $PassThru)
-    Connect-ProfileSync -Pacing Adaptive -TenantName $Emulator.Tenant `
+    # -Pacing Adaptive unless a test asks for the ceilings: the emulator's ceilings are off unless switched on.
+    param([Parameter(Mandatory)] $Emulator, [switch] $PassThru, [string] $Pacing = 'Adaptive', [hashtable] $Extra = @{})
+    Connect-ProfileSync -Pacing $Pacing @Extra -TenantName $Emulator.Tenant `
         -GraphAccessToken (ConvertTo-SecureString $Emulator.GraphToken -AsPlainText -Force) `
         -SharePointAccessToken (ConvertTo-SecureString $Emulator.SharePointToken -AsPlainText -Force) `
         -GraphEndpoint $Emulator.Graph -MySiteHostUrl $Emulator.MySite -SharePointAdminUrl $Emulator.Admin -PassThru:$PassThru
