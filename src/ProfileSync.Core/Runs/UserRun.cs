@@ -131,6 +131,12 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         }
         while (_queue.HasPending)
             foreach (var step in TakeOne()) yield return step;
+        if (_queue.IsCancellationRequested)
+        {
+            // Cancelled after the last result was already in: a stopped run, not a finished one.
+            Stop();
+            throw new OperationCanceledException(Token);
+        }
         WaitForHelpers(_settings.StopGrace);
         if (_connection.Library.DiscoveryNote is string note) Verbose(note);
     }
