@@ -1,14 +1,3 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Logging;
-
 namespace ProfileSync.TenantEmulator;
 
 /// <summary>The control port: what tests use to read and change the tenant (request log, users, files, rights, tokens, limits, search, faults); it needs no token.</summary>

@@ -1,14 +1,3 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Logging;
-
 namespace ProfileSync.TenantEmulator;
 
 /// <summary>Microsoft Graph as ProfileSync meets it: users, photos (read, write, delete), $batch, /subscribedSkus, and Graph's error answers.</summary>

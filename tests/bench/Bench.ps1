@@ -163,39 +163,34 @@ foreach ($step in $steps) {
 Stop-TenantEmulator $emulator
 Remove-Item $usersFile -ErrorAction SilentlyContinue
 
-$rows = if ($Ceilings) {
-    foreach ($name in $results.Keys) {
-        $r = $results[$name]
-        $baseline = $results[$baselineOf[$name]]
-        $binding = $r.CeilingBounds.GetEnumerator() | Sort-Object Value -Descending | Select-Object -First 1
-        [pscustomobject]@{
-            Run                   = $name
-            'Wall s'              = '{0:0.0}' -f $r.Seconds
-            'vs baseline'         = if ($name -like '*aseline*') { '1.0x' } else { Format-Ratio ($baseline.Seconds / $r.Seconds) }
-            'Graph req/user'      = '{0:0.000}' -f ($r.Graph / $users)
-            'SharePoint req/user' = '{0:0.000}' -f ($r.SharePoint / $users)
-            'PeopleManager calls/user' = '{0:0.000}' -f ($r.PeopleManagerCalls / $users)
-            '429 app / PeopleManager / user' = '{0} / {1} / {2}' -f $r.AppThrottled, $r.PeopleManagerThrottled, $r.UserThrottled
-            'Least time s (app / PeopleManager)' = '{0:0.0} / {1:0.0}' -f $r.CeilingBounds['app'], $r.CeilingBounds['PeopleManager']
-            Efficiency            = '{0:0.00}' -f ($binding.Value / $r.Seconds)
-        }
+# The columns every run has; each bench adds its own after them.
+function New-Row([string] $Name, $Run, $Baseline) {
+    [ordered]@{
+        Run                   = $Name
+        'Wall s'              = '{0:0.0}' -f $Run.Seconds
+        'vs baseline'         = if ($Name -like '*aseline*') { '1.0x' } else { Format-Ratio ($Baseline.Seconds / $Run.Seconds) }
+        'Graph req/user'      = '{0:0.000}' -f ($Run.Graph / $users)
+        'SharePoint req/user' = '{0:0.000}' -f ($Run.SharePoint / $users)
     }
 }
-else { foreach ($name in $results.Keys) {
+$rows = foreach ($name in $results.Keys) {
     $r = $results[$name]
-    $baseline = $results[$baselineOf[$name]]
-    [pscustomobject]@{
-        Run                  = $name
-        'Wall s'             = '{0:0.0}' -f $r.Seconds
-        'vs baseline'        = if ($name -like '*aseline*') { '1.0x' } else { Format-Ratio ($baseline.Seconds / $r.Seconds) }
-        'Graph req/user'     = '{0:0.000}' -f ($r.Graph / $users)
-        'SharePoint req/user' = '{0:0.000}' -f ($r.SharePoint / $users)
-        'KB/user'            = '{0:0.0}' -f ($r.Bytes / 1KB / $users)
-        '429/503'            = $r.Throttled
-        'Peak MB'            = $r.PeakMB
-        Efficiency           = '{0:0.00}' -f ($r.LowerBound / $r.Seconds)
+    $row = New-Row $name $r $results[$baselineOf[$name]]
+    if ($Ceilings) {
+        $binding = $r.CeilingBounds.GetEnumerator() | Sort-Object Value -Descending | Select-Object -First 1
+        $row['PeopleManager calls/user'] = '{0:0.000}' -f ($r.PeopleManagerCalls / $users)
+        $row['429 app / PeopleManager / user'] = '{0} / {1} / {2}' -f $r.AppThrottled, $r.PeopleManagerThrottled, $r.UserThrottled
+        $row['Least time s (app / PeopleManager)'] = '{0:0.0} / {1:0.0}' -f $r.CeilingBounds['app'], $r.CeilingBounds['PeopleManager']
+        $row['Efficiency'] = '{0:0.00}' -f ($binding.Value / $r.Seconds)
     }
-} }
+    else {
+        $row['KB/user'] = '{0:0.0}' -f ($r.Bytes / 1KB / $users)
+        $row['429/503'] = $r.Throttled
+        $row['Peak MB'] = $r.PeakMB
+        $row['Efficiency'] = '{0:0.00}' -f ($r.LowerBound / $r.Seconds)
+    }
+    [pscustomobject]$row
+}
 $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
 $header = "| " + (($rows[0].PSObject.Properties.Name) -join ' | ') + " |"
 $separator = "|" + (($rows[0].PSObject.Properties | ForEach-Object { '---' }) -join '|') + "|"
