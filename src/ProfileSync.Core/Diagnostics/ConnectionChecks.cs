@@ -185,11 +185,9 @@ public sealed class ConnectionChecks
             }
             catch (ProfileSyncException ex) when (ex.ErrorId == ErrorIds.ProfileWriteRefused)
             {
-                // The run's wording ("nothing more is written in this run") does not fit a test that goes on.
-                return Fail(ex.Message.Replace(" nothing more is written in this run.", " a sync would stop here, before its first upload.", StringComparison.Ordinal),
-                    ex.RecommendedAction!, ex.Failure);
+                return Fail(ex.Message, ex.RecommendedAction!, ex.Failure);
             }
-            return Pass($"SharePoint let this sign-in ({Describe(_connection.SharePoint.SignIn)}) write another user's profile: SPS-PictureTimestamp of the test user, rewritten with the value it already had.");
+            return Pass($"SharePoint let this sign-in ({SignInKinds.Describe(_connection.SharePoint.SignIn)}) write another user's profile: SPS-PictureTimestamp of the test user, rewritten with the value it already had.");
         });
 
     /// <summary>The right to add files to the photo folder: one tiny file under a new name, uploaded, then recycled.</summary>
@@ -275,7 +273,7 @@ public sealed class ConnectionChecks
             var expected = scope.EndsWith("/.default", StringComparison.Ordinal) ? scope[..^"/.default".Length] : scope;
             var parts = new List<string>
             {
-                isJwt ? $"audience {audience ?? "(none)"}, {Describe(kind)}" : "not a JWT, kind unknown",
+                isJwt ? $"audience {audience ?? "(none)"}, {SignInKinds.Describe(kind)}" : "not a JWT, kind unknown",
                 expires is DateTimeOffset at ? $"expires {at.ToUniversalTime():yyyy-MM-dd HH:mm} UTC (in {Math.Max(0, (at - _clock.GetUtcNow()).TotalMinutes):0} min)" : "expiry unknown",
             };
             if (isJwt && audience is not null && !AudienceMatches(audience, expected, appId))
@@ -314,11 +312,4 @@ public sealed class ConnectionChecks
             || aud.Equals(appId, StringComparison.OrdinalIgnoreCase)
             || aud.StartsWith(appId + "/", StringComparison.OrdinalIgnoreCase);
     }
-
-    private static string Describe(SignInKind kind) => kind switch
-    {
-        SignInKind.AppOnly => "app-only",
-        SignInKind.Delegated => "delegated",
-        _ => "kind unknown",
-    };
 }

@@ -165,7 +165,7 @@ public sealed class ExchangePhotoClient
         {
             StatusCode = status,
             ServiceErrorCode = string.IsNullOrEmpty(code) ? null : code,
-            RecommendedAction = $"Check the user principal name '{user}': it must be the UPN of an existing user of this tenant (guests look like name_domain#EXT#@tenant.onmicrosoft.com).",
+            RecommendedAction = ErrorCatalog.For(ErrorIds.UserNotFound).RecommendedAction,
         };
 
     private static string UnknownUserText(UserRef user, int status, string code, string? doing = null) =>

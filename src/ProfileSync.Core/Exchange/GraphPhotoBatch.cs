@@ -101,6 +101,7 @@ public sealed class GraphPhotoBatch
         }
         using var request = new HttpRequestMessage(HttpMethod.Post, _batchUrl) { Content = new ByteArrayContent(payload.ToArray()) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Options.Set(ServiceHttpPipeline.BatchItems, indexes.Count);
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)

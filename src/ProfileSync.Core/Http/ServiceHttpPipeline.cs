@@ -92,6 +92,9 @@ public sealed class ServiceHttpPipeline : IDisposable
     /// </summary>
     public static readonly HttpRequestOptionsKey<bool> WithoutToken = new("ProfileSync.WithoutToken");
 
+    /// <summary>How many requests a Graph $batch carries (each counts against the app's budget on its own); set by its sender.</summary>
+    public static readonly HttpRequestOptionsKey<int> BatchItems = new("ProfileSync.BatchItems");
+
     /// <summary>The recorder of the current async flow only: a diagnostic run records its own requests, never another command's on the same connection.</summary>
     private readonly AsyncLocal<IHttpExchangeRecorder?> _recorder = new();
 
@@ -231,32 +234,16 @@ public sealed class ServiceHttpPipeline : IDisposable
         }
 
         /// <summary>
-        /// A Graph request's fixed cost in SharePoint resource units (facts doc section 5): 1 for one item
-        /// or a download, 2 for a list or any write; a $batch counts its items one by one.
+        /// A Graph request's fixed cost in resource units (Microsoft's throttling guidance): 1 for one item
+        /// or a download, 2 for a list or any write; a $batch counts its items one by one (its sender says
+        /// how many, <see cref="BatchItems"/>: ProfileSync batches only single-item reads).
         /// </summary>
         internal static double GraphCost(HttpRequestMessage request)
         {
-            var path = request.RequestUri?.AbsolutePath ?? "";
-            if (path.EndsWith("/$batch", StringComparison.Ordinal) && request.Content is not null)
-            {
-                try
-                {
-                    using var doc = System.Text.Json.JsonDocument.Parse(request.Content.ReadAsStringAsync().GetAwaiter().GetResult());
-                    if (doc.RootElement.TryGetProperty("requests", out var items) && items.ValueKind == System.Text.Json.JsonValueKind.Array)
-                        return items.EnumerateArray().Sum(i => ItemCost(i.TryGetProperty("method", out var m) ? m.GetString() : "GET", i.TryGetProperty("url", out var u) ? u.GetString() ?? "" : ""));
-                }
-                catch (System.Text.Json.JsonException) { }
-                return 2;
-            }
-            return ItemCost(request.Method.Method, path);
-        }
-
-        private static double ItemCost(string? method, string url)
-        {
-            if (!string.Equals(method ?? "GET", "GET", StringComparison.OrdinalIgnoreCase)) return 2;
-            var q = url.IndexOf('?');
-            var p = (q < 0 ? url : url[..q]).TrimEnd('/');
-            return p.EndsWith("/users", StringComparison.OrdinalIgnoreCase) || p.EndsWith("/subscribedSkus", StringComparison.OrdinalIgnoreCase) ? 2 : 1;
+            if (request.Options.TryGetValue(BatchItems, out var items)) return items;
+            if (request.Method != HttpMethod.Get) return 2;
+            var path = (request.RequestUri?.AbsolutePath ?? "").TrimEnd('/');
+            return path.EndsWith("/users", StringComparison.OrdinalIgnoreCase) || path.EndsWith("/subscribedSkus", StringComparison.OrdinalIgnoreCase) ? 2 : 1;
         }
 
         private ProfileSyncException Unreachable(HttpRequestMessage request, ServiceKind kind, Exception failure)

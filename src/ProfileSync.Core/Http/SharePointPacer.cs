@@ -157,11 +157,11 @@ public sealed class SharePointPacer
                 if (_pausedUntil > now) return string.Format(c, "throttled: every SharePoint request paused for {0:0.#} s (Retry-After)", (_pausedUntil - now).TotalSeconds);
                 if (_binding == SharePointCeiling.None || now - _bindingAt > TimeSpan.FromSeconds(2))
                     return "none binding now: full speed within " + _ceilings;
-                var (bucket, what) = _binding switch
+                var what = _binding switch
                 {
-                    SharePointCeiling.AppResourceUnits => (_app!, string.Format(c, "per-app resource units: {0:N0} RU per {1} planned ({2:N0} × {3:P0}), {4:0.##} RU/s", _ceilings.AppBudget, SharePointCeilings.Window(_ceilings.AppWindow), _ceilings.AppResourceUnits, _ceilings.Headroom, _app!.Rate)),
-                    SharePointCeiling.PeopleManagerCalls => (_peopleManager!, string.Format(c, "PeopleManager calls (tenant-wide): {0:N0} per {1} planned ({2:N0} × share {3:P0} × {4:P0}), {5:0.##} calls/s", _ceilings.PeopleManagerBudget, SharePointCeilings.Window(_ceilings.PeopleManagerWindow), _ceilings.PeopleManagerCalls, _ceilings.PeopleManagerShare, _ceilings.Headroom, _peopleManager!.Rate)),
-                    _ => (_user!, string.Format(c, "signed-in user's requests: {0:N0} per {1} planned ({2:N0} × {3:P0}), {4:0.##} requests/s", _ceilings.UserBudget, SharePointCeilings.Window(_ceilings.UserWindow), _ceilings.UserRequests, _ceilings.Headroom, _user!.Rate)),
+                    SharePointCeiling.AppResourceUnits => string.Format(c, "per-app resource units: {0:N0} RU per {1} planned ({2:N0} × {3:P0}), {4:0.##} RU/s", _ceilings.AppBudget, SharePointCeilings.Window(_ceilings.AppWindow), _ceilings.AppResourceUnits, _ceilings.Headroom, _app!.Rate),
+                    SharePointCeiling.PeopleManagerCalls => string.Format(c, "PeopleManager calls (tenant-wide): {0:N0} per {1} planned ({2:N0} × share {3:P0} × {4:P0}), {5:0.##} calls/s", _ceilings.PeopleManagerBudget, SharePointCeilings.Window(_ceilings.PeopleManagerWindow), _ceilings.PeopleManagerCalls, _ceilings.PeopleManagerShare, _ceilings.Headroom, _peopleManager!.Rate),
+                    _ => string.Format(c, "signed-in user's requests: {0:N0} per {1} planned ({2:N0} × {3:P0}), {4:0.##} requests/s", _ceilings.UserBudget, SharePointCeilings.Window(_ceilings.UserWindow), _ceilings.UserRequests, _ceilings.Headroom, _user!.Rate),
                 };
                 return string.Format(c, "{0}; last wait {1:0.###} s", what, _bindingWait.TotalSeconds);
             }
@@ -262,11 +262,8 @@ public sealed class SharePointPacer
             return Level >= cost ? TimeSpan.Zero : TimeSpan.FromSeconds((cost - Level) / Rate);
         }
 
-        public TimeSpan TimeFor(double demand, DateTimeOffset now)
-        {
-            Refill(now);
-            return demand <= Level ? TimeSpan.Zero : TimeSpan.FromSeconds((demand - Level) / Rate);
-        }
+        /// <summary>The least time until the bucket holds <paramref name="demand"/> (the same as the wait for one request of that cost).</summary>
+        public TimeSpan TimeFor(double demand, DateTimeOffset now) => WaitFor(demand, now);
 
         public void Spend(double cost) => Level -= cost;
 

@@ -34,16 +34,9 @@ public static class ProfileWriteRights
 
     public static ProfileSyncException Refused(int status, string? code, string? message, string property, string user, SignInKind kind) =>
         new(ErrorIds.ProfileWriteRefused, FailureKind.AccessDenied,
-            $"SharePoint refused to write {property} of '{user}' ({status} {code}: {message ?? "no error text"}). This sign-in ({Describe(kind)}) may not write other users' profiles; nothing more is written in this run.")
+            $"SharePoint refused to write {property} of '{user}' ({status} {code}: {message ?? "no error text"}). This sign-in ({SignInKinds.Describe(kind)}) may not write other users' profiles; a sync stops at the first such refusal.")
         {
             Service = "SharePoint", StatusCode = status, ServiceErrorCode = code, StopsRun = true,
             RecommendedAction = kind switch { SignInKind.AppOnly => AppOnlyAction, SignInKind.Delegated => DelegatedAction, _ => AnyAction },
         };
-
-    private static string Describe(SignInKind kind) => kind switch
-    {
-        SignInKind.AppOnly => "app-only",
-        SignInKind.Delegated => "delegated",
-        _ => "of unknown kind",
-    };
 }

@@ -7,6 +7,14 @@ public enum SignInKind { Unknown, AppOnly, Delegated }
 
 public static class SignInKinds
 {
+    /// <summary>As messages name it: "app-only", "delegated", "kind unknown".</summary>
+    public static string Describe(SignInKind kind) => kind switch
+    {
+        SignInKind.AppOnly => "app-only",
+        SignInKind.Delegated => "delegated",
+        _ => "kind unknown",
+    };
+
     public static SignInKind Of(SignInMethod method) => method switch
     {
         SignInMethod.Interactive or SignInMethod.DeviceCode => SignInKind.Delegated,

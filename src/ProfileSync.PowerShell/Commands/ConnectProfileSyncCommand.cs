@@ -180,7 +180,7 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
 
         // The SharePoint pacer's model of the three ceilings: the band given, or read from the licences.
         var ceilings = connection.ApplyCeilingsAsync(_stop.Token);
-        while (!((IAsyncResult)ceilings).AsyncWaitHandle.WaitOne(100)) { }
+        ((IAsyncResult)ceilings).AsyncWaitHandle.WaitOne();
         if (ceilings.IsCanceled || _stop.IsCancellationRequested)
         {
             connection.Dispose();
