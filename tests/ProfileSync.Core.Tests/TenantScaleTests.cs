@@ -75,11 +75,11 @@ public class TenantScaleTests
     [Fact]
     public async Task The_library_listing_reads_5000_files_a_request_in_either_shape()
     {
-        var flat = SharePointWireFormat.ReadFileRefs("""{"value":[{"FileRef":"/User Photos/P","FSObjType":1},{"FileRef":"/User Photos/P/a_MThumb.jpg","FSObjType":0}],"odata.nextLink":"https://h/next"}""");
-        Assert.Equal(new[] { "/User Photos/P/a_MThumb.jpg" }, flat.Files);
+        var flat = SharePointWireFormat.ReadFileRefs("""{"value":[{"FileRef":"/User Photos/P","FSObjType":1},{"FileRef":"/User Photos/P/a_MThumb.jpg","FSObjType":0,"Modified":"2026-11-28T21:04:05Z"}],"odata.nextLink":"https://h/next"}""");
+        Assert.Equal(new[] { new LibraryFile("/User Photos/P/a_MThumb.jpg", new DateTimeOffset(2026, 11, 28, 21, 4, 5, TimeSpan.Zero)) }, flat.Files);
         Assert.Equal("https://h/next", flat.NextLink);
         var verbose = SharePointWireFormat.ReadFileRefs("""{"d":{"results":[{"__metadata":{"type":"SP.Data.UserPhotosItem"},"FileRef":"/User Photos/P/b.jpg","FSObjType":"0"}],"__next":"https://h/n2"}}""");
-        Assert.Equal(("/User Photos/P/b.jpg", "https://h/n2"), (verbose.Files.Single(), verbose.NextLink));
+        Assert.Equal((new LibraryFile("/User Photos/P/b.jpg", null), "https://h/n2"), (verbose.Files.Single(), verbose.NextLink)); // no Modified: unknown
 
         var scenario = Scenario.Parse("""{ "population": { "count": 1700, "upnFormat": "u{0:0000}@contoso.com", "mix": [ "synced-objectid" ] } }""");
         await using var emulator = await Emulator.StartAsync(scenario);

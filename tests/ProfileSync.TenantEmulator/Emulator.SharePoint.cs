@@ -321,15 +321,19 @@ public sealed partial class Emulator
         var entries = State.FolderUrls().Select(f => (Path: f, Folder: true)).Concat(State.FilePaths().Select(f => (Path: f, Folder: false))).ToList();
         var page = entries.Select((e, i) => (e.Path, e.Folder, Id: i + 1)).Where(e => e.Id > after).Take(top).ToList();
         var verbose = Verbose(ctx);
+        var select = ctx.Request.Query["$select"].ToString();
+        var selectsModified = select.Split(',').Any(f => f.Trim().Equals("Modified", StringComparison.OrdinalIgnoreCase));
         var items = new JsonArray(page.Select(e =>
         {
             var item = new JsonObject { ["FileRef"] = e.Path, ["FSObjType"] = e.Folder ? 1 : 0, ["Id"] = e.Id };
+            // Modified only when asked for ($select), in UTC whole seconds as SharePoint gives it; folders get the library's seeding time.
+            if (selectsModified) item["Modified"] = (State.ModifiedOf(e.Path) ?? DateTimeOffset.UnixEpoch).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
             if (verbose) item.Insert(0, "__metadata", new JsonObject { ["type"] = "SP.Data.UserPhotosItem" });
             return (JsonNode)item;
         }).ToArray());
         string? next = null;
         if (page.Count == top && page[^1].Id < entries.Count)
-            next = $"{State.MySiteOrigin}/_api/web/GetList(@a1)/items?@a1={Uri.EscapeDataString("'" + TenantState.LibraryUrl + "'")}&$select=FileRef,FSObjType&$top={top}&$skiptoken={Uri.EscapeDataString("Paged=TRUE&p_ID=" + page[^1].Id)}";
+            next = $"{State.MySiteOrigin}/_api/web/GetList(@a1)/items?@a1={Uri.EscapeDataString("'" + TenantState.LibraryUrl + "'")}&$select={Uri.EscapeDataString(select.Length > 0 ? select : "FileRef,FSObjType")}&$top={top}&$skiptoken={Uri.EscapeDataString("Paged=TRUE&p_ID=" + page[^1].Id)}";
         if (verbose)
         {
             var d = new JsonObject { ["results"] = items };

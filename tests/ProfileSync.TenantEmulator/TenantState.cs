@@ -75,7 +75,9 @@ public sealed class TenantState
     public const string LibraryUrl = "/User Photos";
     private readonly ConcurrentDictionary<string, EmulatedUser> _byUpn = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, EmulatedUser> _byId = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, (string Path, Lazy<byte[]> Bytes)> _files = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, (string Path, Lazy<byte[]> Bytes, DateTimeOffset Modified)> _files = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>When the seeded files were written: a day before the emulator started, as files a tenant had before any run.</summary>
+    private readonly DateTimeOffset _seededAt = TruncatedToSeconds(DateTimeOffset.UtcNow.AddDays(-1));
     private readonly ConcurrentQueue<RequestLogEntry> _log = new();
     private long _sequence;
     private long _nextDocId;
@@ -135,12 +137,17 @@ public sealed class TenantState
 
     public IReadOnlyList<string> FolderUrls() => new[] { LibraryUrl + "/Forms", PhotoFolderUrl };
 
-    public bool FolderExists(string url) => FolderUrls().Any(f => f.Equals(url.TrimEnd('/'), StringComparison.OrdinalIgnoreCase));
+    /// <summary>The library's root and its folders take files.</summary>
+    public bool FolderExists(string url) => FolderUrls().Append(LibraryUrl).Any(f => f.Equals(url.TrimEnd('/'), StringComparison.OrdinalIgnoreCase));
 
     public byte[]? ReadFile(string path) => _files.TryGetValue(path, out var f) ? f.Bytes.Value : null;
-    public void WriteFile(string path, byte[] bytes) => _files[path] = (path, new Lazy<byte[]>(bytes));
-    /// <summary>A seeded file, made on first read.</summary>
-    public void WriteFile(string path, Func<byte[]> make) => _files[path] = (path, new Lazy<byte[]>(make));
+    /// <summary>A file written now (an upload, SharePoint's own pull): its Modified is now, in whole seconds as SharePoint gives it.</summary>
+    public void WriteFile(string path, byte[] bytes) => _files[path] = (path, new Lazy<byte[]>(bytes), TruncatedToSeconds(DateTimeOffset.UtcNow));
+    /// <summary>A file made on first read; written now, or (seeding) before the emulator started.</summary>
+    public void WriteFile(string path, Func<byte[]> make, bool seeded = false) => _files[path] = (path, new Lazy<byte[]>(make), seeded ? _seededAt : TruncatedToSeconds(DateTimeOffset.UtcNow));
+    /// <summary>When a file was last written (the list item's Modified); null when there is no such file.</summary>
+    public DateTimeOffset? ModifiedOf(string path) => _files.TryGetValue(path, out var f) ? f.Modified : null;
+    private static DateTimeOffset TruncatedToSeconds(DateTimeOffset t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
     public bool DeleteFile(string path) => _files.TryRemove(path, out _);
     public IReadOnlyList<string> FilePaths() => _files.Values.Select(f => f.Path).OrderBy(p => p, StringComparer.Ordinal).ToList();
     public IReadOnlyList<(string Path, int Length)> Files() => _files.Values.Select(f => (f.Path, f.Bytes.Value.Length)).OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
@@ -211,10 +218,10 @@ public sealed class TenantState
     /// <summary>The name SharePoint gives the thumbnails it copies itself: the account name with every other character as '_'.</summary>
     private static string SharePointOwnPrefix(EmulatedUser user) => string.Concat(user.Upn.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
 
-    private void WriteThumbs(string prefix, Func<byte[]> source, int large = 240, int quality = 75)
+    private void WriteThumbs(string prefix, Func<byte[]> source, int large = 240, int quality = 75, bool seeded = false)
     {
         foreach (var (suffix, side) in new[] { ("_SThumb.jpg", 48), ("_MThumb.jpg", 72), ("_LThumb.jpg", large) })
-            WriteFile($"{PhotoFolderUrl}/{prefix}{suffix}", () => PhotoFactory.SharePointThumbnail(source(), side, quality));
+            WriteFile($"{PhotoFolderUrl}/{prefix}{suffix}", () => PhotoFactory.SharePointThumbnail(source(), side, quality), seeded);
     }
 
     private void PointAt(EmulatedUser user, string prefix, string placeholder, string timestamp = "63850000000")
@@ -249,7 +256,7 @@ public sealed class TenantState
     {
         var profile = user.Profile!;
         string Legacy() => SharePointOwnPrefix(user);
-        void Thumbs(string prefix, Func<byte[]> source) => WriteThumbs(prefix, source);
+        void Thumbs(string prefix, Func<byte[]> source) => WriteThumbs(prefix, source, seeded: true);
         void Point(string prefix, string placeholder) => PointAt(user, prefix, placeholder);
         var photo = spec.Photo;
         switch (spec.SharePoint)

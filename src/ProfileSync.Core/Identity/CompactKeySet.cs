@@ -19,7 +19,10 @@ public sealed class CompactKeySet
     public bool Contains(string value) { var k = Key(value); lock (_gate) return _keys.Contains(k); }
     public bool Remove(string value) { var k = Key(value); lock (_gate) return _keys.Remove(k); }
 
-    private static UInt128 Key(string value)
+    private static UInt128 Key(string value) => Digest(value);
+
+    /// <summary>The 128-bit digest of a string, case-insensitive: the key of every compact map of names.</summary>
+    internal static UInt128 Digest(string value)
     {
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(value.ToUpperInvariant()), hash);

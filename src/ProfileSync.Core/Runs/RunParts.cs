@@ -96,6 +96,10 @@ public sealed record RunSettings
     public Action<string>? OnStopping { get; init; }
     /// <summary>From this many users on, a run reads the photo library's file list once instead of downloading thumbnails.</summary>
     public int BulkThreshold { get; init; } = 200;
+    /// <summary>Whether a bulk run reads profiles through People search and the remembered verdicts (checks; not Set/Remove, which read each profile they write).</summary>
+    public bool BulkProfileReads { get; init; } = true;
+    /// <summary>Whether the run writes its remembered verdicts back to the tenant when they changed (a sync that writes; never a read-only command or -WhatIf).</summary>
+    public bool SaveVerdicts { get; init; }
 }
 
 public enum Admission { Admitted, Duplicate, AlreadyFinished }

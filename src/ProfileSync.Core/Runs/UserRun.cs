@@ -53,7 +53,9 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         _unexpected = unexpected;
         Services = new RunServices(connection);
         Index = new LibraryIndex();
-        Options = settings.Options with { Index = Index };
+        People = new PeopleIndex();
+        Verdicts = new RememberedVerdicts();
+        Options = settings.BulkProfileReads ? settings.Options with { Index = Index, People = People, Verdicts = Verdicts } : settings.Options with { Index = Index };
         var c = connection.Counters;
         _countersAtStart = (c.GraphRequests, c.SharePointRequests, c.GraphThrottled, c.SharePointThrottled);
         _queue = new BoundedWorkQueue<UserStep<TPending, TOutcome>>(settings.ThrottleLimit, CancellationToken.None);
@@ -67,6 +69,10 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
 
     public RunServices Services { get; }
     public LibraryIndex Index { get; }
+    /// <summary>People search's index of profiles (bulk runs of checks): read instead of a profile read per user where the listing agrees.</summary>
+    public PeopleIndex People { get; }
+    /// <summary>Verdicts of earlier runs, kept in the tenant (bulk runs of checks).</summary>
+    public RememberedVerdicts Verdicts { get; }
     /// <summary>The command's options with this run's library index.</summary>
     public SyncOptions Options { get; }
     public RunJournal? Journal { get; }
@@ -92,7 +98,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     /// <summary>Queues an admitted user's first piece of work, then starts what fits and hands back what is ready.</summary>
     public IEnumerable<UserStep<TPending, TOutcome>> Enqueue(UserRef user, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>> work)
     {
-        if (++_submitted == _settings.BulkThreshold) StartLibraryIndex();
+        if (++_submitted == _settings.BulkThreshold) StartBulkReads();
         _waiting.Enqueue((user, work));
         if (_settings.PrefetchPhotoMetadata) _notPrefetched.Add(user);
         if (_notPrefetched.Count >= GraphPhotoBatch.MaxBatchSize) PrefetchWaiting();
@@ -139,6 +145,23 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         }
         WaitForHelpers(_settings.StopGrace);
         if (_connection.Library.DiscoveryNote is string note) Verbose(note);
+        SaveVerdicts();
+    }
+
+    /// <summary>A sync that changed what it remembers writes it back (one upload); a failure costs only downloads next time, so it warns.</summary>
+    private void SaveVerdicts()
+    {
+        if (!_settings.SaveVerdicts || !Verdicts.Changed || Services.Stop.Failure is not null) return;
+        try
+        {
+            Services.Stop.WriteToken.ThrowIfCancellationRequested();
+            Verdicts.SaveAsync(_connection.SharePoint, _connection.Library.LibraryUrl, Services.Stop.WriteToken).GetAwaiter().GetResult();
+            Verbose($"Remembered {Verdicts.Count} verdicts in '{RememberedVerdicts.PathIn(_connection.Library.LibraryUrl)}' for the next run.");
+        }
+        catch (ProfileSyncException ex)
+        {
+            Warn($"The remembered verdicts could not be written; the next run compares those photos again. {ex.Message}");
+        }
     }
 
     /// <summary>
@@ -147,8 +170,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     /// </summary>
     public IEnumerable<UserStep<TPending, TOutcome>> SubmitWholeTenant(Func<UserRef, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>>> workFor)
     {
-        Wait(StartLibraryIndex());
-        if (Index.LoadError is string failed) Warn($"The photo library's file list could not be read; thumbnails are downloaded instead. {failed}");
+        Wait(StartBulkReads());
         Verbose($"Listing the tenant's mailbox users (Graph filter: {MailboxUserDirectory.Filter}).");
         var directory = new MailboxUserDirectory(_connection.Pipeline, _connection.Endpoints);
         var users = directory.ListAsync(Token).GetAsyncEnumerator(Token);
@@ -353,10 +375,38 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         _notPrefetched.Clear();
     }
 
-    private Task StartLibraryIndex()
+    /// <summary>
+    /// The reads a bulk run makes once instead of per user: the library's file list, and for checks
+    /// People search's index and the remembered verdicts. Each that fails warns once (on the pipeline
+    /// thread) and its per-user reads go on as before.
+    /// </summary>
+    private Task StartBulkReads()
     {
-        Verbose($"Bulk run: reading the file list of '{_connection.Library.LibraryUrl}' once, so checks need no thumbnail downloads.");
-        return _indexLoading ??= Index.StartLoading(_connection.SharePoint, _connection.Library.LibraryUrl, Token);
+        if (_indexLoading is not null) return _indexLoading;
+        var library = _connection.Library.LibraryUrl;
+        Verbose($"Bulk run: reading the file list of '{library}' once, so checks need no thumbnail downloads.");
+        var reads = new List<Task>
+        {
+            Index.StartLoading(_connection.SharePoint, library, Token).ContinueWith(_ =>
+            {
+                if (Index.LoadError is string failed) Warn($"The photo library's file list could not be read; thumbnails are downloaded instead. {failed}");
+            }, TaskScheduler.Default),
+        };
+        if (ReferenceEquals(Options.People, People))
+        {
+            Verbose("Bulk run: reading profiles through People search (500 a request); users it cannot vouch for are read one by one.");
+            reads.Add(People.StartLoading(new PeopleSearch(_connection.SharePoint), Token).ContinueWith(_ =>
+            {
+                if (People.LoadError is string failed) Warn($"{failed}. Profiles are read one by one instead (one PeopleManager call per user).");
+                else Verbose($"People search listed {People.Count:N0} profiles.");
+            }, TaskScheduler.Default));
+            reads.Add(Verdicts.StartLoading(_connection.SharePoint, library, Token).ContinueWith(_ =>
+            {
+                if (Verdicts.LoadError is string failed) Verbose($"Remembered verdicts not used: {failed}");
+                else Verbose($"{Verdicts.Count:N0} remembered verdicts read.");
+            }, TaskScheduler.Default));
+        }
+        return _indexLoading = Task.WhenAll(reads);
     }
 
     /// <summary>Read-ahead batches and the library listing end with the run: no request of this run after it returns.</summary>

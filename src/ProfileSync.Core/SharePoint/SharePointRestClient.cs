@@ -187,9 +187,9 @@ public sealed class SharePointRestClient
     /// The server-relative paths of every file in a library (all folders), 5,000 a request, as a
     /// stream: the list items API pages with odata.nextLink (verbose: __next).
     /// </summary>
-    public async IAsyncEnumerable<string> ListLibraryFilesAsync(string libraryUrl, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LibraryFile> ListLibraryFilesAsync(string libraryUrl, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        Uri? next = Site(_endpoints.MySiteHost, $"/_api/web/GetList(@a1)/items?@a1={UrlText.ODataAliasValue(libraryUrl)}&$select=FileRef,FSObjType&$top=5000");
+        Uri? next = Site(_endpoints.MySiteHost, $"/_api/web/GetList(@a1)/items?@a1={UrlText.ODataAliasValue(libraryUrl)}&$select=FileRef,FSObjType,Modified&$top=5000");
         while (next is not null)
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, next);

@@ -18,6 +18,9 @@ public sealed record SharePointProfile(
     public bool ShowsPlaceholder => PlaceholderState == "1";
 }
 
+/// <summary>One file of the photo library as its listing gives it: the server-relative path and when it was last written (null when the answer did not say).</summary>
+public sealed record LibraryFile(string Path, DateTimeOffset? Modified);
+
 public sealed record PhotoFolder(string Name, string ServerRelativeUrl, int ItemCount);
 
 /// <summary>
@@ -34,6 +37,8 @@ public sealed record IndexedProfile(
 {
     /// <summary>UserProfile_GUID: the profile's own id (not the Entra object id).</summary>
     public string? ProfileGuid { get; init; }
+    /// <summary>PreferredName, as the index holds it.</summary>
+    public string? DisplayName { get; init; }
     /// <summary>'1' means SharePoint shows a grey placeholder, whatever PictureURL says.</summary>
     public bool ShowsPlaceholder => PlaceholderState == "1";
 }
@@ -107,16 +112,20 @@ public static class SharePointWireFormat
     }
 
     /// <summary>Reads a list items page: file paths (folders skipped) and the link to the next page, in either shape.</summary>
-    public static (IReadOnlyList<string> Files, string? NextLink) ReadFileRefs(string json)
+    public static (IReadOnlyList<LibraryFile> Files, string? NextLink) ReadFileRefs(string json)
     {
         using var doc = JsonDocument.Parse(json);
         var root = Unwrap(doc.RootElement);
         var items = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("value", out var value) ? value : root;
-        var files = new List<string>();
+        var files = new List<LibraryFile>();
         foreach (var item in Items(items))
         {
             var isFolder = item.TryGetProperty("FSObjType", out var t) && (t.ValueKind == JsonValueKind.Number ? t.GetInt32() == 1 : t.ToString() == "1");
-            if (!isFolder && String(item, "FileRef") is string path) files.Add(path);
+            if (isFolder || String(item, "FileRef") is not string path) continue;
+            // Modified: ISO 8601 in UTC ("2026-11-29T17:00:00Z"); absent or unreadable reads as unknown.
+            var modified = String(item, "Modified") is string m && DateTimeOffset.TryParse(m, System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null;
+            files.Add(new LibraryFile(path, modified));
         }
         var next = root.ValueKind == JsonValueKind.Object ? String(root, "odata.nextLink") ?? String(root, "@odata.nextLink") ?? String(root, "__next") : null;
         return (files, next);
@@ -165,6 +174,7 @@ public static class SharePointWireFormat
                     Blank(cells.GetValueOrDefault(ObjectIdProperty)))
                 {
                     ProfileGuid = Blank(cells.GetValueOrDefault("UserProfile_GUID")),
+                    DisplayName = Blank(cells.GetValueOrDefault("PreferredName")),
                 });
             }
         }

@@ -17,6 +17,8 @@ public sealed class UserCheck
     internal SharePointProfile? Profile { get; init; }
     internal ThumbnailLocation? Location { get; init; }
     internal byte[]? ExchangeBytes { get; init; }
+    /// <summary>The profile is the People search index's entry, not a live read: a write reads it live first.</summary>
+    internal bool ProfileFromIndex { get; init; }
 }
 
 /// <summary>A photo held against SharePoint in place of Exchange's current one.</summary>
@@ -31,6 +33,10 @@ public sealed record SyncOptions
     public bool Force { get; init; }
     /// <summary>For bulk runs: the library's file list, so checks confirm named thumbnails without downloading them.</summary>
     public LibraryIndex? Index { get; init; }
+    /// <summary>For bulk runs: People search's index of profiles, read instead of one profile read per user where the listing agrees.</summary>
+    public PeopleIndex? People { get; init; }
+    /// <summary>For bulk runs: verdicts of earlier runs that spare a download while neither photo changed.</summary>
+    public RememberedVerdicts? Verdicts { get; init; }
 
     /// <summary>Whether a sync writes this user: it differs or misses in SharePoint, or -Force and it is in sync.</summary>
     public bool WouldWrite(PhotoSyncState state) => state.NeedsSync || (Force && state.State == PhotoState.InSync);
@@ -108,27 +114,34 @@ public sealed class PhotoSyncService
     /// The photo to hold SharePoint against instead of reading Exchange's: a photo Set-ProfilePhoto has
     /// just written (or, -SharePointOnly, is about to write to SharePoint alone).
     /// </param>
-    public async Task<UserCheck> CheckAsync(UserRef user, SyncOptions options, CancellationToken cancellationToken, ReferencePhoto? source = null)
+    public Task<UserCheck> CheckAsync(UserRef user, SyncOptions options, CancellationToken cancellationToken, ReferencePhoto? source = null) =>
+        CheckAsync(user, options, source?.Info, source?.Bytes, useIndex: source is null, cancellationToken);
+
+    /// <param name="useIndex">Whether People search's index may stand in for the profile read (never for a photo about to be written, never when confirming).</param>
+    private async Task<UserCheck> CheckAsync(UserRef user, SyncOptions options, ExchangePhotoInfo? exchange, byte[]? exchangeBytes, bool useIndex, CancellationToken cancellationToken)
     {
-        ExchangePhotoInfo? exchange = null;
         SharePointProfile? profile = null;
         ProfileEvidence? profileEvidence = null;
         ThumbnailEvidence? thumbnail = null;
         PhotoComparison? comparison = null;
         ThumbnailLocation? location = null;
-        byte[]? exchangeBytes = null, thumbnailBytes = null;
+        byte[]? thumbnailBytes = null;
+        string? thumbnailPath = null;
+        var fromIndex = false;
         try
         {
-            if (source is not null)
-            {
-                (exchange, exchangeBytes) = (source.Info, source.Bytes);
-            }
-            else
+            if (exchange is null)
             {
                 // Batched with the other users in flight: one Graph request per 20 users.
                 var lookup = await _metadata.GetAsync(user, cancellationToken).ConfigureAwait(false);
                 if (lookup.Failure is not null) throw lookup.Failure;
                 exchange = lookup.Info!;
+            }
+            if (useIndex && IndexEvidence.Vouch(user, exchange, options, _library) is { } vouched)
+            {
+                // The index entry stands in for GetPropertiesFor: the listing agrees with it (IndexEvidence says when).
+                (profile, thumbnail, location, fromIndex) = (vouched.Profile, vouched.Thumbnail, vouched.Location, true);
+                profileEvidence = new ProfileEvidence(profile);
             }
             while (true)
             {
@@ -140,7 +153,7 @@ public sealed class PhotoSyncService
                         profileEvidence = new ProfileEvidence(profile);
                         continue;
                     case NextStep.ReadThumbnail:
-                        (thumbnail, location, thumbnailBytes) = await ReadThumbnailAsync(user, exchange, profile!.PictureUrl!, options, cancellationToken).ConfigureAwait(false);
+                        (thumbnail, location, thumbnailBytes, thumbnailPath) = await ReadThumbnailAsync(user, exchange, profile!.PictureUrl!, options, cancellationToken).ConfigureAwait(false);
                         continue;
                     case NextStep.Compare:
                         exchangeBytes ??= await _exchange.GetPhotoBytesAsync(user, cancellationToken).ConfigureAwait(false);
@@ -157,7 +170,8 @@ public sealed class PhotoSyncService
                     ? Failure.Of(exchange.Status == ExchangePhotoStatus.UserNotFound ? ErrorIds.UserNotFound : ErrorIds.SharePointProfileNotFound, decision.Reason ?? "Not found.")
                     : null;
                 var state = StateOf(user, decision.State, decision.Reason, notFound, exchange, profile, comparison, decision.Method);
-                return new UserCheck(user, state) { Exchange = exchange, Profile = profile, Location = location, ExchangeBytes = exchangeBytes };
+                RememberVerdict(user, state, exchange, thumbnailPath, options);
+                return new UserCheck(user, state) { Exchange = exchange, Profile = profile, Location = location, ExchangeBytes = exchangeBytes, ProfileFromIndex = fromIndex };
             }
         }
         catch (ProfileSyncException ex)
@@ -186,30 +200,48 @@ public sealed class PhotoSyncService
         ComparedBy = method,
     };
 
-    private async Task<(ThumbnailEvidence, ThumbnailLocation?, byte[]?)> ReadThumbnailAsync(UserRef user, ExchangePhotoInfo exchange, string pictureUrl, SyncOptions options, CancellationToken cancellationToken)
+    /// <summary>Reads what PictureURL names: the listing where it answers, else a download. Returns the evidence, where, the bytes and the path downloaded.</summary>
+    private async Task<(ThumbnailEvidence, ThumbnailLocation?, byte[]?, string?)> ReadThumbnailAsync(UserRef user, ExchangePhotoInfo exchange, string pictureUrl, SyncOptions options, CancellationToken cancellationToken)
     {
         var location = _library.Locate(pictureUrl);
         if (location is null)
             return (new ThumbnailEvidence(ThumbnailStatus.OutsideTenant,
-                Reason: $"PictureURL points outside the tenant's My Site host ({SafeHost(pictureUrl)}); it is not fetched. A sync points it back at thumbnails in the tenant."), null, null);
+                Reason: $"PictureURL points outside the tenant's My Site host ({SafeHost(pictureUrl)}); it is not fetched. A sync points it back at thumbnails in the tenant."), null, null, null);
         if (options.Index?.Contains(location.MediumPath) is bool listed)
         {
             // The library listing answers without a download: the file is gone, or its name says which photo it holds.
             if (!listed)
-                return (new ThumbnailEvidence(ThumbnailStatus.Missing, Reason: $"PictureURL points at '{location.MediumPath}', which does not exist."), location, null);
+                return (new ThumbnailEvidence(ThumbnailStatus.Missing, Reason: $"PictureURL points at '{location.MediumPath}', which does not exist."), location, null, null);
             if (location.NameToken is string token && exchange.ETag is string etag && token == UserPhotoLibrary.PhotoToken(user, etag)
                 && options.Index.Contains(location.SmallPath) == true && options.Index.Contains(location.LargePath) == true)
-                return (new ThumbnailEvidence(ThumbnailStatus.Found, NameMatchesCurrentPhoto: true), location, null);
+                return (new ThumbnailEvidence(ThumbnailStatus.Found, NameMatchesCurrentPhoto: true), location, null, null);
         }
-        var bytes = await _sharePoint.DownloadFileAsync(location.LargePath, options.Limits.MaxBytes, cancellationToken).ConfigureAwait(false);
+        var path = location.LargePath;
+        var bytes = await _sharePoint.DownloadFileAsync(path, options.Limits.MaxBytes, cancellationToken).ConfigureAwait(false);
         if (bytes is null && location.FollowsNamingScheme)
         {
             // Some tenants carry only S and M: fall back to the medium thumbnail PictureURL names.
-            bytes = await _sharePoint.DownloadFileAsync(location.MediumPath, options.Limits.MaxBytes, cancellationToken).ConfigureAwait(false);
+            path = location.MediumPath;
+            bytes = await _sharePoint.DownloadFileAsync(path, options.Limits.MaxBytes, cancellationToken).ConfigureAwait(false);
         }
         if (bytes is null)
-            return (new ThumbnailEvidence(ThumbnailStatus.Missing, Reason: $"PictureURL points at '{location.MediumPath}', which does not exist."), location, null);
-        return (new ThumbnailEvidence(ThumbnailStatus.Found, PhotoStamp.Read(bytes)), location, bytes);
+            return (new ThumbnailEvidence(ThumbnailStatus.Missing, Reason: $"PictureURL points at '{location.MediumPath}', which does not exist."), location, null, null);
+        return (new ThumbnailEvidence(ThumbnailStatus.Found, PhotoStamp.Read(bytes)), location, bytes, path);
+    }
+
+    /// <summary>
+    /// Keeps the run's memory of verdicts true: a "same photo" proved by comparing downloads is
+    /// remembered with the file's Modified time from the listing; any other outcome forgets the user.
+    /// </summary>
+    private static void RememberVerdict(UserRef user, PhotoSyncState state, ExchangePhotoInfo exchange, string? thumbnailPath, SyncOptions options)
+    {
+        if (options.Verdicts is not { IsReady: true } verdicts) return;
+        if (state.ComparedBy is ComparisonMethod.Remembered or ComparisonMethod.Name or ComparisonMethod.Stamp && state.State == PhotoState.InSync) return;
+        if (state.State == PhotoState.InSync && state.ComparedBy is ComparisonMethod.Hash or ComparisonMethod.Fingerprint
+            && thumbnailPath is not null && exchange.ETag is string etag && options.Index?.ModifiedOf(thumbnailPath) is DateTimeOffset modified)
+            verdicts.Remember(user, new RememberedVerdict(etag, thumbnailPath, modified));
+        else if (state.State != PhotoState.Error)
+            verdicts.Forget(user);
     }
 
     internal static PhotoComparison Compare(ExchangePhotoInfo exchange, byte[] exchangeBytes, ThumbnailEvidence thumbnail, byte[] thumbnailBytes, ImageLimits limits)
@@ -256,6 +288,11 @@ public sealed class PhotoSyncService
     /// </summary>
     public async Task<PhotoSyncResult> SyncAsync(UserCheck check, SyncOptions options, CancellationToken cancellationToken)
     {
+        if (check.ProfileFromIndex && options.WouldWrite(check.State))
+        {
+            // The index lags: a write starts from the live profile (its timestamp, placeholder, object id), and from a check made with it.
+            check = await ConfirmAsync(check, options, cancellationToken).ConfigureAwait(false);
+        }
         var before = check.State;
         if (!options.WouldWrite(before)) return NotWritten(before);
         var cleanup = new Cleanup();
@@ -294,6 +331,29 @@ public sealed class PhotoSyncService
                 PictureUrl = before.SharePointPictureUrl, Reason = before.Reason, Failure = ex.Failure, Check = before, CleanupFailure = cleanup.Failure,
             };
         }
+    }
+
+    /// <summary>
+    /// A check whose profile came from the index, made again from the live profile: the same check
+    /// with the live profile when it names the same photo state, else a full check without the index.
+    /// </summary>
+    private async Task<UserCheck> ConfirmAsync(UserCheck check, SyncOptions options, CancellationToken cancellationToken)
+    {
+        SharePointProfile? live;
+        try
+        {
+            live = await _sharePoint.GetProfileAsync(check.User, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProfileSyncException ex)
+        {
+            NoteFailure(ex);
+            return new UserCheck(check.User, ErrorState(check.User, ex.Failure, check.Exchange, check.Profile));
+        }
+        var indexed = check.Profile!;
+        if (live is not null && live.PictureUrl == indexed.PictureUrl && live.ShowsPlaceholder == indexed.ShowsPlaceholder)
+            return new UserCheck(check.User, check.State)
+            { Exchange = check.Exchange, Profile = live, Location = check.Location, ExchangeBytes = check.ExchangeBytes };
+        return await CheckAsync(check.User, options, check.Exchange, check.ExchangeBytes, useIndex: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Uploads the set, then points the profile at it; each failure puts back what it had changed. Returns PictureURL and a note.</summary>

@@ -33,6 +33,8 @@ public enum ComparisonMethod
     Hash,
     /// <summary>Perceptual fingerprints of both photos.</summary>
     Fingerprint,
+    /// <summary>An earlier run compared the same Exchange photo (etag) with the same thumbnail (path and Modified): no download.</summary>
+    Remembered,
 }
 
 /// <summary>The result of Get-PhotoSyncState for one user.</summary>

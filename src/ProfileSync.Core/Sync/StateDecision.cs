@@ -7,8 +7,8 @@ namespace ProfileSync.Core.Sync;
 /// <summary>What SharePoint's large thumbnail told us.</summary>
 public enum ThumbnailStatus { Found, Missing, OutsideTenant }
 
-/// <summary>What the thumbnail told: its stamp when downloaded, or that its name carries the current photo token (no download).</summary>
-public sealed record ThumbnailEvidence(ThumbnailStatus Status, PhotoIdentity? Stamp = null, string? Reason = null, bool NameMatchesCurrentPhoto = false);
+/// <summary>What the thumbnail told: its stamp when downloaded, that its name carries the current photo token, or a remembered verdict that still holds (no download).</summary>
+public sealed record ThumbnailEvidence(ThumbnailStatus Status, PhotoIdentity? Stamp = null, string? Reason = null, bool NameMatchesCurrentPhoto = false, bool Remembered = false);
 
 /// <summary>The outcome of comparing the Exchange photo with SharePoint's thumbnail.</summary>
 public sealed record PhotoComparison(ComparisonMethod Method, bool Same, double? Distance = null, string? Reason = null);
@@ -58,6 +58,8 @@ public static class StateDecision
         }
         if (thumbnail.NameMatchesCurrentPhoto)
             return Decision.Final(PhotoState.InSync, "PictureURL names thumbnails ProfileSync made from the current Exchange photo, and the library holds all three.", ComparisonMethod.Name);
+        if (thumbnail.Remembered)
+            return Decision.Final(PhotoState.InSync, "Found the same photo on an earlier run, and neither the Exchange photo (etag) nor the thumbnail (Modified in the library) changed since.", ComparisonMethod.Remembered);
         if (thumbnail.Stamp is not null && thumbnail.Stamp.ETag == exchange.ETag)
             return Decision.Final(PhotoState.InSync, "The thumbnail was written by ProfileSync from the current Exchange photo (same etag).", ComparisonMethod.Stamp);
 

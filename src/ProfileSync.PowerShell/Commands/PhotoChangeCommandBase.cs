@@ -12,6 +12,7 @@ public abstract class PhotoChangeCommandBase<TPending> : UserPipelineCommandBase
 
     // These commands change the photo whose etag a prefetch would read.
     protected override bool PrefetchPhotoMetadata => false;
+    protected override bool BulkProfileReads => false;
 
     protected override PhotoChangeResult Unexpected(UserRef user, Exception ex) =>
         PhotoChangeService.Failed(user, Operation, null, Failure.FromUnexpected(ex, ErrorIds.SyncFailed, "The run was stopped before this user."));

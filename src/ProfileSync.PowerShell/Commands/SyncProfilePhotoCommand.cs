@@ -42,6 +42,9 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase<UserCheck, PhotoSy
         base.BeginProcessing();
     }
 
+    /// <summary>A sync that may write keeps the tenant's remembered verdicts current (one file in the photo library); -WhatIf writes nothing.</summary>
+    protected override bool SavesVerdicts => !WhatIfRequested;
+
     /// <summary>The check, on a worker; a user the sync would not write is final here, the others ask for confirmation.</summary>
     protected override async Task<Step> StartUser(UserRef user, object? row, CancellationToken cancellationToken)
     {

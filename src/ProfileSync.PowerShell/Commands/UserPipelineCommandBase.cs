@@ -42,6 +42,10 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
     protected SyncOptions CommandOptions { get; set; } = new();
     /// <summary>Whether users' photo metadata is asked for ahead, 20 at a time (not for commands that change photos).</summary>
     protected virtual bool PrefetchPhotoMetadata => true;
+    /// <summary>Whether bulk runs read profiles through People search and remembered verdicts (checks, not photo changes).</summary>
+    protected virtual bool BulkProfileReads => true;
+    /// <summary>Whether the run writes its remembered verdicts back to the tenant (only a sync that may write).</summary>
+    protected virtual bool SavesVerdicts => false;
     protected bool WhatIfRequested => (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true }) || LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
 
     protected override void BeginProcessing()
@@ -51,6 +55,7 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
         if (JournalPath is not null && WhatIfRequested) WriteWarning("-JournalPath is not used with -WhatIf: a dry run finishes no user.");
         var journal = JournalPath is null || WhatIfRequested ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
         var settings = new RunSettings { Command = MyInvocation.MyCommand.Name, ThrottleLimit = ThrottleLimit, Options = CommandOptions, JournalPath = journal, PrefetchPhotoMetadata = PrefetchPhotoMetadata,
+            BulkProfileReads = BulkProfileReads, SaveVerdicts = SavesVerdicts,
             OnStopping = text => { if (!Stopping) WriteProgress(new ProgressRecord(1, Activity, text)); } }; // after Ctrl+C the host takes no more output
         try { Run = new UserRun<TPending, TOutcome>(ActiveConnection, settings, Unexpected); }
         catch (ProfileSyncException ex) { throw Terminating(ex.Failure, JournalPath); }
