@@ -8,9 +8,10 @@
       Test   - Build, then every test: xUnit (core + emulator) and Pester (the built module against the
                emulator). Ends with the line 'N passed, N failed'.
       Demo   - Build, start the emulator with about 50 users, check, dry-run, sync, check again.
-      Bench  - Build, then the benchmark: baseline and ProfileSync over 2,000 emulated users (minutes).
-               With -Ceilings instead: the runs with SharePoint's three ceilings on (1,000 users, the
-               1k-5k band at its real windows, ProfileSync with -Pacing Ceilings; about 15 minutes).
+      Bench  - Build, then the benchmark of what binds: first checks of 2,000 users and nightly runs of
+               20,000 under SharePoint's three ceilings at their real windows, app-only and delegated,
+               each against the baseline (about 40 minutes). -BenchSet Ceilings: the issue-12 runs
+               (1,000 users, first check and sync); -BenchSet Classic: the 0.x runs (one-number budget).
       Clean  - remove build outputs.
     Run with `dotnet pwsh ./build.ps1 <Task>` after `dotnet tool restore`.
 #>
@@ -21,8 +22,8 @@ param(
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
-    # Bench only: the runs with SharePoint's three ceilings on (tests/bench/bench-ceilings.json) instead of the default set.
-    [switch] $Ceilings
+    # Bench only: which set of runs (tests/bench/Bench.ps1 -Set).
+    [ValidateSet('WhatBinds', 'Ceilings', 'Classic')] [string] $BenchSet = 'WhatBinds
 )
 
 $ErrorActionPreference = 'Stop'
@@ -186,7 +187,7 @@ switch ($Task) {
     'Build' { Invoke-Build }
     'Bench' {
         Invoke-Build
-        & (Join-Path $root 'tests/bench/Bench.ps1') -ModulePath (Join-Path $moduleOut 'ProfileSync.psd1') -EmulatorPath (Join-Path $emulatorOut 'ProfileSync.TenantEmulator.dll') -Ceilings:$Ceilings
+        & (Join-Path $root 'tests/bench/Bench.ps1') -ModulePath (Join-Path $moduleOut 'ProfileSync.psd1') -EmulatorPath (Join-Path $emulatorOut 'ProfileSync.TenantEmulator.dll') -Set $BenchSet
     }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }

@@ -62,6 +62,7 @@ public class CeilingPacerTests
         Assert.Equal((6250d, 15000d), (big.AppResourceUnits, big.PeopleManagerCalls));
         Assert.Equal((TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5)), (big.AppWindow, big.PeopleManagerWindow, big.UserWindow));
         Assert.Equal(15000 * 0.5 * 0.9, big.PeopleManagerBudget);
+        Assert.Equal(6250 * 0.95, big.AppBudget); // the app's own ceiling: only skew and jitter need room
 
         Assert.Equal(TenantSizeBand.UpTo1000, SharePointCeilings.BandOf(0));
         Assert.Equal(TenantSizeBand.UpTo1000, SharePointCeilings.BandOf(1000));
@@ -76,11 +77,11 @@ public class CeilingPacerTests
     public void Least_time_is_the_slowest_bucket_for_the_work()
     {
         // Smallest band, app-only: PeopleManager E = 3,000 × 0.5 × 0.9 = 1,350 per 300 s, B = 67.5, r = 1,282.5 / 300 = 4.275/s;
-        // app E = 1,250 × 0.9 = 1,125 RU per 60 s, B = 56.25, r = 1,068.75 / 60 = 17.8125 RU/s.
+        // app (its own ceiling, headroom 0.95) E = 1,250 × 0.95 = 1,187.5 RU per 60 s, B = 59.375, r = 1,128.125 / 60 RU/s.
         var (pacer, _) = Pacer(SharePointCeilings.For(TenantSizeBand.UpTo1000, delegated: false));
         Assert.Equal((1000 - 67.5) / 4.275, pacer.LeastTimeFor(peopleManagerCalls: 1000, otherSharePointRequests: 0).TotalSeconds, 3);
-        // 2,000 other requests: 4,000 RU on the app bucket: (4,000 - 56.25) / 17.8125 s.
-        Assert.Equal((4000 - 56.25) / 17.8125, pacer.LeastTimeFor(0, 2000).TotalSeconds, 3);
+        // 2,000 other requests: 4,000 RU on the app bucket: (4,000 - 59.375) / (1,128.125 / 60) s.
+        Assert.Equal((4000 - 59.375) / (1128.125 / 60), pacer.LeastTimeFor(0, 2000).TotalSeconds, 3);
         Assert.Equal(TimeSpan.Zero, pacer.LeastTimeFor(10, 10));
 
         // Delegated, big band: the user's 3,000 per 5 min (E 2,700, B 135, r 8.55/s) binds the non-profile requests.
@@ -110,17 +111,17 @@ public class CeilingPacerTests
     [Fact]
     public async Task Rest_calls_cost_2_RU_and_Graph_calls_spend_the_same_app_budget()
     {
-        // 200 RU per 10 s, headroom 0.9: E = 180, B = 9, r = 17.1 RU/s; a REST call is 2 RU.
+        // 200 RU per 10 s, the app's own ceiling at headroom 0.95: E = 190, B = 9.5, r = 18.05 RU/s; a REST call is 2 RU.
         var (pacer, time) = Pacer(new SharePointCeilings { AppResourceUnits = 200, AppWindow = TimeSpan.FromSeconds(10) });
         var t0 = time.GetUtcNow();
         var starts = await StartAll(pacer, time, 100, _ => false);
-        Assert.True(MostInAnyWindow(starts, TimeSpan.FromSeconds(10)) <= 90);
-        Assert.InRange((starts[^1] - t0).TotalSeconds, (200 - 9 - 2) / 17.1, (200 - 9) / 17.1 + 1);
+        Assert.True(MostInAnyWindow(starts, TimeSpan.FromSeconds(10)) <= 95);
+        Assert.InRange((starts[^1] - t0).TotalSeconds, (200 - 9.5 - 2) / 18.05, (200 - 9.5) / 18.05 + 1);
 
         // Graph spends without waiting; the next SharePoint request waits for what it took.
         time.Advance(TimeSpan.FromSeconds(60));
-        pacer.SpendGraph(9 + 17.1); // the whole bucket and one second more
-        Assert.Equal(1 + 2 / 17.1, pacer.CeilingWait(false, time.GetUtcNow(), out var which).TotalSeconds, 3);
+        pacer.SpendGraph(9.5 + 18.05); // the whole bucket and one second more
+        Assert.Equal(1 + 2 / 18.05, pacer.CeilingWait(false, time.GetUtcNow(), out var which).TotalSeconds, 3);
         Assert.Equal(SharePointCeiling.AppResourceUnits, which);
     }
 
@@ -333,7 +334,7 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
     }
 
     // Scaled-down ceilings: windows of 10 s, Retry-After × 0.1. The tenant: 1,000 PeopleManager calls and
-    // 2,400 RU per 10 s; ProfileSync plans 0.5 × 0.9 of the first (45 calls/s) and 0.9 of the second.
+    // 2,400 RU per 10 s; ProfileSync plans 0.5 × 0.9 of the first (45 calls/s) and 0.95 of the second (its own ceiling).
     private const string AppAndPeopleManager =
         "\"appResourceUnitsPerWindow\": 2400, \"appWindowSeconds\": 10, \"peopleManagerCallsPerWindow\": 1000, \"peopleManagerWindowSeconds\": 10, \"retryAfterScale\": 0.1";
 
@@ -346,7 +347,9 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
     [Fact]
     public async Task A_1000_user_check_under_the_app_and_PeopleManager_ceilings_gets_every_state_right_with_few_429s()
     {
-        await using var emulator = await Emulator.StartAsync(Tenant(1000, AppAndPeopleManager));
+        // People search refused: every profile is read with a PeopleManager call, the ceiling this test is about
+        // (with search a bulk check makes few of them: BulkCheckTests).
+        await using var emulator = await Emulator.StartAsync(Tenant(1000, AppAndPeopleManager + ", \"peopleSearch\": \"refused\""));
         using var connection = EmulatorServiceTests.Connect(emulator, options: new HttpPipelineOptions { Ceilings = ScaledAppAndPeopleManager });
         var users = Users(1000);
         var reference = Reference(emulator, users);

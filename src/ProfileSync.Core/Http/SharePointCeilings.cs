@@ -49,8 +49,13 @@ public sealed record SharePointCeilings
     public TimeSpan UserWindow { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>Estimated resource units of one SharePoint REST call (no published cost; "usually more" than Graph's).</summary>
     public double RestCost { get; init; } = 2;
-    /// <summary>The part of each (shared) ceiling the pacer plans to reach; the rest absorbs clock skew and latency jitter.</summary>
+    /// <summary>The part of each shared ceiling (PeopleManager, the signed-in user's) the pacer plans to reach; the rest absorbs clock skew, latency jitter and the user's own browsing.</summary>
     public double Headroom { get; init; } = 0.9;
+    /// <summary>
+    /// The part of the per-app ceiling the pacer plans to reach. That ceiling is ProfileSync's app's own
+    /// (no other app spends it), so only clock skew and jitter need room: 95 %.
+    /// </summary>
+    public double AppHeadroom { get; init; } = 0.95;
     /// <summary>The band the figures came from, when they came from one.</summary>
     public TenantSizeBand? Band { get; init; }
 
@@ -85,7 +90,7 @@ public sealed record SharePointCeilings
     };
 
     /// <summary>What the pacer plans to spend of each ceiling a window: the ceiling × headroom (× the share, for PeopleManager).</summary>
-    public double AppBudget => AppResourceUnits * Headroom;
+    public double AppBudget => AppResourceUnits * AppHeadroom;
     public double PeopleManagerBudget => PeopleManagerCalls * PeopleManagerShare * Headroom;
     public double UserBudget => UserRequests * Headroom;
 

@@ -159,7 +159,7 @@ public sealed class SharePointPacer
                     return "none binding now: full speed within " + _ceilings;
                 var what = _binding switch
                 {
-                    SharePointCeiling.AppResourceUnits => string.Format(c, "per-app resource units: {0:N0} RU per {1} planned ({2:N0} × {3:P0}), {4:0.##} RU/s", _ceilings.AppBudget, SharePointCeilings.Window(_ceilings.AppWindow), _ceilings.AppResourceUnits, _ceilings.Headroom, _app!.Rate),
+                    SharePointCeiling.AppResourceUnits => string.Format(c, "per-app resource units: {0:N0} RU per {1} planned ({2:N0} × {3:P0}), {4:0.##} RU/s", _ceilings.AppBudget, SharePointCeilings.Window(_ceilings.AppWindow), _ceilings.AppResourceUnits, _ceilings.AppHeadroom, _app!.Rate),
                     SharePointCeiling.PeopleManagerCalls => string.Format(c, "PeopleManager calls (tenant-wide): {0:N0} per {1} planned ({2:N0} × share {3:P0} × {4:P0}), {5:0.##} calls/s", _ceilings.PeopleManagerBudget, SharePointCeilings.Window(_ceilings.PeopleManagerWindow), _ceilings.PeopleManagerCalls, _ceilings.PeopleManagerShare, _ceilings.Headroom, _peopleManager!.Rate),
                     _ => string.Format(c, "signed-in user's requests: {0:N0} per {1} planned ({2:N0} × {3:P0}), {4:0.##} requests/s", _ceilings.UserBudget, SharePointCeilings.Window(_ceilings.UserWindow), _ceilings.UserRequests, _ceilings.Headroom, _user!.Rate),
                 };

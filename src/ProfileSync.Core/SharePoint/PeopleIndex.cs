@@ -11,7 +11,8 @@ namespace ProfileSync.Core.SharePoint;
 /// </summary>
 public sealed class PeopleIndex
 {
-    private readonly Dictionary<string, IndexedProfile> _byUpn = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>What a check needs of an entry, by the UPN's digest: a 100,000-user index stays a few MB.</summary>
+    private readonly Dictionary<UInt128, Entry> _byUpn = new();
     private readonly object _gate = new();
     private Task? _loading;
 
@@ -29,8 +30,8 @@ public sealed class PeopleIndex
     {
         try
         {
-            var listed = new Dictionary<string, IndexedProfile>(StringComparer.OrdinalIgnoreCase);
-            await foreach (var profile in search.ListAsync(cancellationToken).ConfigureAwait(false)) listed[profile.UserPrincipalName] = profile;
+            var listed = new Dictionary<UInt128, Entry>();
+            await foreach (var profile in search.ListAsync(cancellationToken).ConfigureAwait(false)) listed[CompactKeySet.Digest(profile.UserPrincipalName)] = Entry.Of(profile);
             if (listed.Count == 0)
             {
                 // 200 with no rows: an empty index, or app-only people search failing silently (reported in some tenants).
@@ -54,6 +55,19 @@ public sealed class PeopleIndex
     public IndexedProfile? Find(UserRef user)
     {
         if (!IsReady) return null;
-        lock (_gate) return _byUpn.GetValueOrDefault(user.UserPrincipalName);
+        Entry entry;
+        lock (_gate) if (!_byUpn.TryGetValue(CompactKeySet.Digest(user.UserPrincipalName), out entry)) return null;
+        return new IndexedProfile(user.UserPrincipalName, user.ClaimsAccountName, entry.PictureUrl, entry.PlaceholderState, PictureTimestamp: null,
+            entry.ObjectId is Guid id ? id.ToString("D") : null) { DisplayName = entry.DisplayName };
+    }
+
+    /// <summary>
+    /// An entry as kept: no account name (the UPN gives it), no timestamp or profile id (a write reads
+    /// the live profile first), the object id as a Guid.
+    /// </summary>
+    private readonly record struct Entry(string? PictureUrl, string? PlaceholderState, Guid? ObjectId, string? DisplayName)
+    {
+        public static Entry Of(IndexedProfile p) => new(p.PictureUrl, p.PlaceholderState switch { "0" => "0", "1" => "1", _ => null },
+            Guid.TryParse(p.ObjectId, out var id) ? id : null, p.DisplayName);
     }
 }
