@@ -23,7 +23,7 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
     # Bench only: which set of runs (tests/bench/Bench.ps1 -Set).
-    [ValidateSet('WhatBinds', 'Ceilings', 'Classic')] [string] $BenchSet = 'WhatBinds
+    [ValidateSet('WhatBinds', 'Ceilings', 'Classic')] [string] $BenchSet = 'WhatBinds'
 )
 
 $ErrorActionPreference = 'Stop'
