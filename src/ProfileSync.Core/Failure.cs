@@ -45,37 +45,45 @@ public sealed record Failure
     public override string ToString() => $"{ErrorId}: {Message}";
 }
 
-/// <summary>What each ErrorId means: its kind (and so its PowerShell category) and what the admin should do by default.</summary>
+/// <summary>
+/// What each ErrorId means: its kind (and so its PowerShell category) and what the admin should do.
+/// The README's error table ("### Errors") gives each ErrorId this same advice; a test holds them equal.
+/// </summary>
 public static class ErrorCatalog
 {
     public readonly record struct Entry(FailureKind Kind, string RecommendedAction);
 
+    private const string ServiceAdvice = "Run again; if it persists, run with -Verbose and check the Microsoft 365 service health.";
+    private const string UnexpectedAdvice = "Run the command again for this user with -Verbose; report it if it persists.";
+
     private static readonly Dictionary<string, Entry> Entries = new(StringComparer.Ordinal)
     {
-        [ErrorIds.InvalidUserPrincipalName] = new(FailureKind.InvalidInput, "Correct the row (a UPN such as adele@contoso.com, or an Entra object id) and run again for it; the other rows go on."),
+        [ErrorIds.InvalidUserPrincipalName] = new(FailureKind.InvalidInput, "Correct the row (a UPN such as adele@contoso.com, or an Entra object id, in a column UserPrincipalName, UPN, Mail, Email, Identity or UserId) and run again for it; the other rows go on."),
         [ErrorIds.UserNotFound] = new(FailureKind.NotFound, "Check the user principal name; guests use the form name_domain#EXT#@tenant.onmicrosoft.com."),
         [ErrorIds.SharePointProfileNotFound] = new(FailureKind.NotFound, "SharePoint creates a profile when the user first signs in to SharePoint or OneDrive, or at the next profile import; run again later."),
         [ErrorIds.NotConnected] = new(FailureKind.AuthenticationFailed, "Run Connect-ProfileSync -TenantName <name> with a sign-in method."),
         [ErrorIds.AuthenticationFailed] = new(FailureKind.AuthenticationFailed, "Run Connect-ProfileSync again; check that the app's token is for this tenant and service."),
-        [ErrorIds.AccessDenied] = new(FailureKind.AccessDenied, "Grant the permissions listed in the README (ProfilePhoto.Read.All on Graph; SharePoint administrator for profile writes), then connect again."),
+        [ErrorIds.AccessDenied] = new(FailureKind.AccessDenied, "Grant the permission the message names (README, 'Sign-in'), then connect again."),
         [ErrorIds.Throttled] = new(FailureKind.Throttled, "Run again later or with a lower -ThrottleLimit."),
-        [ErrorIds.ExchangeRequestFailed] = new(FailureKind.ServiceError, "Run again; if it persists, run with -Verbose and check the Microsoft 365 service health."),
-        [ErrorIds.SharePointRequestFailed] = new(FailureKind.ServiceError, "Run again; if it persists, run with -Verbose and check the Microsoft 365 service health."),
-        [ErrorIds.PhotoFolderNotFound] = new(FailureKind.NotFound, "Give Connect-ProfileSync -PhotoFolder '/User Photos/<folder>' as the My Site host's library shows it."),
-        [ErrorIds.PhotoUnreadable] = new(FailureKind.InvalidData, "Replace the photo with a JPEG or PNG under 4 MB: an Exchange photo with Set-ProfilePhoto or the Microsoft 365 admin center, a row's file or URL in the row."),
-        [ErrorIds.SyncFailed] = new(FailureKind.ServiceError, "Run Sync-ProfilePhoto again for this user; with -Verbose if it fails again."),
-        [ErrorIds.CheckFailed] = new(FailureKind.ServiceError, "Run Get-PhotoSyncState again for this user; with -Verbose if it fails again."),
+        [ErrorIds.ExchangeRequestFailed] = new(FailureKind.ServiceError, ServiceAdvice),
+        [ErrorIds.SharePointRequestFailed] = new(FailureKind.ServiceError, ServiceAdvice),
+        [ErrorIds.PhotoFolderNotFound] = new(FailureKind.NotFound, "Have one user open their profile once, or give Connect-ProfileSync -PhotoFolder '/User Photos/<folder>' as the My Site host's library shows it."),
+        [ErrorIds.PhotoUnreadable] = new(FailureKind.InvalidData, "Replace the Exchange photo with a JPEG or PNG under 4 MB (Set-ProfilePhoto, or the Microsoft 365 admin center)."),
+        [ErrorIds.SyncFailed] = new(FailureKind.ServiceError, UnexpectedAdvice),
+        [ErrorIds.CheckFailed] = new(FailureKind.ServiceError, UnexpectedAdvice),
         [ErrorIds.InvalidParameter] = new(FailureKind.InvalidInput, "Correct the parameter as the message says."),
         [ErrorIds.ServiceUnreachable] = new(FailureKind.ConnectionError, "Check the network path and the endpoint parameters of Connect-ProfileSync, then run again."),
-        [ErrorIds.SignInFailed] = new(FailureKind.AuthenticationFailed, "Check the sign-in parameters (tenant, client id, certificate) and the app registration, then connect again."),
-        [ErrorIds.NoUserColumn] = new(FailureKind.InvalidInput, "Name the user column UserPrincipalName, UPN, Mail, Email, Identity or UserId (Select-Object can rename it)."),
+        [ErrorIds.SignInFailed] = new(FailureKind.AuthenticationFailed, "Check the sign-in parameters (tenant, client id, certificate) and the app registration, then connect again; where no browser can open (a server, SSH), use -UseDeviceCode."),
+        [ErrorIds.NoUserColumn] = new(FailureKind.InvalidInput, "Name the user column UserPrincipalName, UPN, Mail, Email, Identity or UserId; Select-Object can rename it: Select-Object @{n='UserPrincipalName';e={$_.Login}}."),
         [ErrorIds.JournalRefused] = new(FailureKind.InvalidInput, "Give -JournalPath a new file for this run, or the journal this tenant's same command wrote."),
         [ErrorIds.ReportInputNotSupported] = new(FailureKind.InvalidInput, "Pipe the results of Get-PhotoSyncState or Sync-ProfilePhoto into Export-PhotoSyncReport."),
-        [ErrorIds.ReportNotWritten] = new(FailureKind.ServiceError, "Give -Path a file in a folder this account may write."),
-        [ErrorIds.NoPhotoSource] = new(FailureKind.InvalidInput, "Give each row one photo: a file path (Path, PhotoPath or File column) or an https URL (Url or SourceUrl column). The other rows go on."),
-        [ErrorIds.PhotoSourceNotFound] = new(FailureKind.NotFound, "Check the file path or URL of this row's photo; the other rows go on."),
-        [ErrorIds.PhotoSourceRefused] = new(FailureKind.InvalidInput, "Give an https URL (or -AllowHttp on a trusted network), a photo within -MaxSourceMB, or a readable file; the other rows go on."),
-        [ErrorIds.PhotoSourceFailed] = new(FailureKind.ConnectionError, "Check that the photo's server answers (or raise -TimeoutSeconds), then run again for this row."),
+        [ErrorIds.ReportNotWritten] = new(FailureKind.ServiceError, "Give -Path a file in a folder this account may write, or leave out -NoClobber."),
+        [ErrorIds.NoPhotoSource] = new(FailureKind.InvalidInput, "Give each row one photo: a file path (Path, PhotoPath or File column) or an https URL (Url or SourceUrl column); the other rows go on."),
+        [ErrorIds.PhotoSourceNotFound] = new(FailureKind.NotFound, "Correct the file path or URL in the row (a relative path is read from the current location); the other rows go on."),
+        [ErrorIds.PhotoSourceRefused] = new(FailureKind.InvalidInput, "Give an https URL that serves the image itself (or -AllowHttp for a server you trust); the other rows go on."),
+        [ErrorIds.PhotoSourceTooLarge] = new(FailureKind.InvalidInput, "Give a smaller image (Exchange keeps at most 648x648 pixels), or raise -MaxSourceMB; the other rows go on."),
+        [ErrorIds.PhotoSourceUnreadable] = new(FailureKind.InvalidData, "Give the row a JPEG or PNG photo of at least 96x96 pixels (Exchange keeps 648x648); the other rows go on."),
+        [ErrorIds.PhotoSourceFailed] = new(FailureKind.ConnectionError, "Check that the URL opens in a browser from this machine (or raise -TimeoutSeconds), then run again for the row."),
         [ErrorIds.DuplicateUser] = new(FailureKind.InvalidInput, "Keep one row per user."),
         [ErrorIds.ProfileWriteRefused] = new(FailureKind.AccessDenied, SharePoint.ProfileWriteRights.AnyAction),
         [ErrorIds.PhotoFolderTooLarge] = new(FailureKind.ServiceError, "Create a new folder in the My Site host's 'User Photos' library and give it to Connect-ProfileSync -PhotoFolder '/User Photos/<folder>'."),
@@ -83,7 +91,10 @@ public static class ErrorCatalog
     };
 
     public static Entry For(string errorId) =>
-        Entries.TryGetValue(errorId, out var entry) ? entry : new(FailureKind.ServiceError, "Run again; if it persists, run with -Verbose and check the Microsoft 365 service health.");
+        Entries.TryGetValue(errorId, out var entry) ? entry : new(FailureKind.ServiceError, ServiceAdvice);
+
+    /// <summary>Every ErrorId with its entry (the README's table is held equal to it).</summary>
+    public static IReadOnlyDictionary<string, Entry> All => Entries;
 
     public static bool Has(string errorId) => Entries.ContainsKey(errorId);
 }

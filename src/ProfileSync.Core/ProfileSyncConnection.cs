@@ -39,12 +39,19 @@ public sealed class ProfileSyncConnection : IDisposable
     {
         if (request.Method == SignInMethod.AccessToken)
         {
+            var graphToken = new PreAcquiredTokenSource(request.GraphAccessToken ?? throw new ArgumentException("-GraphAccessToken is needed."));
             var sharePointToken = new PreAcquiredTokenSource(request.SharePointAccessToken ?? throw new ArgumentException("-SharePointAccessToken is needed."));
-            var byToken = new ProfileSyncConnection(endpoints,
-                new PreAcquiredTokenSource(request.GraphAccessToken ?? throw new ArgumentException("-GraphAccessToken is needed.")),
-                sharePointToken, request.Description, photoFolder, httpOptions);
-            // A pre-acquired token is read once, locally, for its kind; it is never validated or shown.
-            byToken.SharePoint.SignIn = SignInKinds.OfAccessToken(sharePointToken.GetTokenAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult());
+            // Read locally, never validated or shown: a token for the wrong service, or expired, is refused before any request.
+            var (graphAudience, sharePointAudience) = (TokenAudience.Graph(endpoints), TokenAudience.SharePoint(endpoints));
+            var now = (clock ?? TimeProvider.System).GetUtcNow();
+            var sharePointText = sharePointToken.GetTokenAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            var notes = new[]
+            {
+                PreAcquiredTokenCheck.Check(graphToken.GetTokenAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult(), graphAudience, sharePointAudience, now),
+                PreAcquiredTokenCheck.Check(sharePointText, sharePointAudience, graphAudience, now),
+            }.OfType<string>().ToArray();
+            var byToken = new ProfileSyncConnection(endpoints, graphToken, sharePointToken, request.Description, photoFolder, httpOptions) { SignInNotes = notes };
+            byToken.SharePoint.SignIn = SignInKinds.OfAccessToken(sharePointText);
             return byToken;
         }
         var tenantId = string.IsNullOrWhiteSpace(request.TenantId) ? endpoints.DefaultTenantId : request.TenantId.Trim();
@@ -56,17 +63,37 @@ public sealed class ProfileSyncConnection : IDisposable
         {
             TenantId = request.Method == SignInMethod.ManagedIdentity ? null : tenantId,
             ClientId = request.Method == SignInMethod.ManagedIdentity ? request.ManagedIdentityClientId : request.ClientId,
+            SignInTimeout = request.Timeout,
         };
         connection.SharePoint.SignIn = SignInKinds.Of(request.Method);
         return connection;
     }
 
-    /// <summary>Gets both services' tokens now, so a sign-in prompt or a wrong credential shows at connect time, not mid-run.</summary>
+    /// <summary>
+    /// Gets both services' tokens now, so a sign-in prompt or a wrong credential shows at connect time,
+    /// not mid-run; within <see cref="SignInTimeout"/> when there is one (SignInFailed after it).
+    /// </summary>
     public async Task SignInAsync(CancellationToken cancellationToken)
     {
-        await GraphToken.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-        await SharePointToken.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (SignInTimeout is { } timeout) deadline.CancelAfter(timeout);
+        try
+        {
+            // WaitAsync: a credential that does not heed cancellation (a browser flow waiting for its redirect) cannot hold the wait either.
+            await GraphToken.GetTokenAsync(deadline.Token).AsTask().WaitAsync(deadline.Token).ConfigureAwait(false);
+            await SharePointToken.GetTokenAsync(deadline.Token).AsTask().WaitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && SignInTimeout is { } limit)
+        {
+            throw BrowserSignIn.TimedOut(limit);
+        }
     }
+
+    /// <summary>How long <see cref="SignInAsync"/> may wait; null, as long as the credential takes.</summary>
+    public TimeSpan? SignInTimeout { get; init; }
+
+    /// <summary>What connecting noticed but did not refuse (a token that cannot be read locally), for verbose text. Never a token.</summary>
+    public IReadOnlyList<string> SignInNotes { get; private init; } = Array.Empty<string>();
 
     /// <summary>
     /// Gives the SharePoint pacer its model of the three ceilings: explicit ceilings if the options

@@ -87,6 +87,8 @@ public static class ErrorIds
     public const string PhotoSourceNotFound = "PhotoSourceNotFound";
     public const string PhotoSourceRefused = "PhotoSourceRefused";
     public const string PhotoSourceFailed = "PhotoSourceFailed";
+    public const string PhotoSourceTooLarge = "PhotoSourceTooLarge";
+    public const string PhotoSourceUnreadable = "PhotoSourceUnreadable";
     public const string DuplicateUser = "DuplicateUser";
     public const string CleanupFailed = "CleanupFailed";
     public const string ProfileWriteRefused = "ProfileWriteRefused";

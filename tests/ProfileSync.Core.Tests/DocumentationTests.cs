@@ -29,6 +29,36 @@ public class DocumentationTests
             Assert.True(cells.Length >= 5 && cells[2].Length > 10 && cells[3].Length > 5, $"the README row of {id} lacks a meaning or an action: {row}");
         }
     }
+
+    /// <summary>Issue 14, item 3: the README's "what to do" is, word for word (code marks aside), the advice every ErrorRecord of that ErrorId carries.</summary>
+    [Fact]
+    public void The_README_error_table_gives_each_ErrorId_the_advice_of_the_catalog()
+    {
+        var rows = ErrorTableRows(File.ReadAllLines(Path.Combine(RepoRoot, "README.md")));
+        var ids = typeof(ErrorIds).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (string)f.GetValue(null)!).ToHashSet();
+        Assert.Equal(ids.Order(), rows.Keys.Order());
+        Assert.Equal(ids.Order(), ErrorCatalog.All.Keys.Order());
+        foreach (var (id, advice) in rows)
+            Assert.True(Plain(ErrorCatalog.For(id).RecommendedAction) == advice, $"{id}: README says \"{advice}\", the catalog \"{ErrorCatalog.For(id).RecommendedAction}\"");
+    }
+
+    /// <summary>ErrorId to its "what to do" cell, for every row of the table under "### Errors" (a row may name several ids).</summary>
+    private static Dictionary<string, string> ErrorTableRows(string[] readme)
+    {
+        var start = Array.IndexOf(readme, "### Errors");
+        Assert.True(start >= 0, "README has no '### Errors' section");
+        var rows = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in readme.Skip(start + 1).SkipWhile(l => !l.StartsWith('|')).TakeWhile(l => l.StartsWith('|')).Skip(2))
+        {
+            var cells = line.Split('|', StringSplitOptions.TrimEntries);
+            Assert.True(cells.Length == 5, $"an error-table row without three cells: {line}");
+            foreach (System.Text.RegularExpressions.Match id in System.Text.RegularExpressions.Regex.Matches(cells[1], "`([A-Za-z]+)`"))
+                Assert.True(rows.TryAdd(id.Groups[1].Value, Plain(cells[3])), $"{id.Groups[1].Value} has two rows");
+        }
+        return rows;
+    }
+
+    private static string Plain(string text) => System.Text.RegularExpressions.Regex.Replace(text.Replace("`", ""), @"\s+", " ").Trim();
 }
 
 /// <summary>Issue 11: every ErrorId has its own kind and advice in one table, and failures carry them to the ErrorRecord.</summary>

@@ -41,7 +41,12 @@ public class SetPhotoTests
         Assert.Equal(90, png.Side);
 
         var tiny = Assert.Throws<ProfileSyncException>(() => PhotoPreparer.Prepare(TestImages.Solid(30, 30, SKColors.Teal), ImageLimits.Default, "photo 'tiny.png'"));
-        Assert.Equal(ErrorIds.PhotoUnreadable, tiny.ErrorId);
+        Assert.Equal(ErrorIds.PhotoSourceUnreadable, tiny.ErrorId);
+        Assert.Equal(ErrorCatalog.For(ErrorIds.PhotoSourceUnreadable).RecommendedAction, tiny.Failure.RecommendedAction);
+        // Not an image at all: the row's own ErrorId too, not the Exchange photo's PhotoUnreadable (whose advice is to replace the Exchange photo).
+        var notes = Assert.Throws<ProfileSyncException>(() => PhotoPreparer.Prepare("Meeting notes, not a photo"u8.ToArray(), ImageLimits.Default, "photo 'notes.jpg'"));
+        Assert.Equal(ErrorIds.PhotoSourceUnreadable, notes.ErrorId);
+        Assert.DoesNotContain("Exchange photo", notes.Failure.RecommendedAction);
         Assert.Contains("tiny.png", tiny.Message);
     }
 
@@ -121,7 +126,8 @@ public class SetPhotoTests
         foreach (var path in new[] { "/declared", "/streamed" })
         {
             var ex = await Assert.ThrowsAsync<ProfileSyncException>(() => reader.FetchAsync(new Uri("https://hr.example.com" + path), policy, CancellationToken.None));
-            Assert.Equal(ErrorIds.PhotoSourceRefused, ex.ErrorId);
+            Assert.Equal(ErrorIds.PhotoSourceTooLarge, ex.ErrorId);
+            Assert.Contains("-MaxSourceMB", ex.Failure.RecommendedAction);
         }
     }
 

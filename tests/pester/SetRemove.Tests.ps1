@@ -62,9 +62,9 @@ BeforeAll {
     $script:Good = 'file.good@contoso.com', 'file.exif@contoso.com', 'file.png@contoso.com', 'url.good@contoso.com', 'url.redirect@contoso.com'
     $script:Expected = @{
         'file.missing@contoso.com'  = 'PhotoSourceNotFound'
-        'file.notimage@contoso.com' = 'PhotoUnreadable'
-        'file.toolarge@contoso.com' = 'PhotoSourceRefused'
-        'url.toolarge@contoso.com'  = 'PhotoSourceRefused'
+        'file.notimage@contoso.com' = 'PhotoSourceUnreadable'
+        'file.toolarge@contoso.com' = 'PhotoSourceTooLarge'
+        'url.toolarge@contoso.com'  = 'PhotoSourceTooLarge'
     }
     function Get-OurFiles([string] $Upn) {
         $id = (Get-EmulatorUser $emu $Upn).Id
@@ -162,8 +162,8 @@ Describe 'Errors of Set-ProfilePhoto and Remove-ProfilePhoto' {
 
         # What each ErrorId's advice must be about: the row, the source, the user; never the service health.
         $about = @{
-            PhotoSourceNotFound = 'path|URL'; PhotoSourceRefused = 'https|URL|smaller|MB'; PhotoSourceFailed = 'URL|server'
-            NoPhotoSource = 'one photo'; PhotoUnreadable = 'JPEG|PNG'; UserNotFound = 'user principal name|UPN'
+            PhotoSourceNotFound = 'path|URL'; PhotoSourceRefused = 'https|URL'; PhotoSourceTooLarge = 'smaller|-MaxSourceMB'; PhotoSourceFailed = 'URL|server'
+            NoPhotoSource = 'one photo'; PhotoSourceUnreadable = 'JPEG|PNG'; UserNotFound = 'user principal name|UPN'
             DuplicateUser = 'one row'; InvalidUserPrincipalName = 'UPN|row'
         }
         $seen = @($all | ForEach-Object { $_.FullyQualifiedErrorId.Split(',')[0] } | Sort-Object -Unique)

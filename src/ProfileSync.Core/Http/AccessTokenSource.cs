@@ -102,14 +102,16 @@ public sealed class CredentialTokenSource : IAccessTokenSource
             {
                 token = await _credential.GetTokenAsync(new Azure.Core.TokenRequestContext(new[] { _scope }), cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
+            {
+                // Azure.Identity may report a cancelled sign-in as a failed one: it is a stop (Ctrl+C, a timeout), not a wrong credential.
+                throw new OperationCanceledException("The sign-in was cancelled.", ex, cancellationToken);
+            }
             catch (Exception ex) when (ex is Azure.Identity.AuthenticationFailedException or Azure.Identity.CredentialUnavailableException or Azure.RequestFailedException)
             {
                 throw new ProfileSyncException(ErrorIds.SignInFailed, FailureKind.AuthenticationFailed,
                     $"Sign-in for {_scope} failed ({Description}): {FirstLine(ex.Message)}", ex)
-                {
-                    RecommendedAction = "Check the tenant, the app's client id and its permissions (README, 'Sign-in'), then run Connect-ProfileSync again.",
-                    StopsRun = true,
-                };
+                { StopsRun = true };
             }
             Acquisitions++;
             var left = token.ExpiresOn - now;
@@ -167,4 +169,76 @@ internal static class JwtPayload
             return default;
         }
     }
+}
+
+/// <summary>Who a token must be for: the service's resource URL, or its application id (some tokens name that; SharePoint's older form adds /host@realm).</summary>
+public sealed record TokenAudience(string Service, string Parameter, Uri Resource, string ApplicationId)
+{
+    public const string GraphApplicationId = "00000003-0000-0000-c000-000000000000";
+    public const string SharePointApplicationId = "00000003-0000-0ff1-ce00-000000000000";
+
+    public static TokenAudience Graph(ServiceEndpoints endpoints) =>
+        new("Microsoft Graph", "-GraphAccessToken", new Uri(endpoints.GraphScope[..^"/.default".Length]), GraphApplicationId);
+
+    public static TokenAudience SharePoint(ServiceEndpoints endpoints) =>
+        new("SharePoint", "-SharePointAccessToken", new Uri(endpoints.SharePointScope[..^"/.default".Length]), SharePointApplicationId);
+
+    public string ResourceText => Resource.GetLeftPart(UriPartial.Authority);
+
+    public bool Accepts(string audience)
+    {
+        var aud = audience.Trim().TrimEnd('/');
+        return aud.Equals(ResourceText, StringComparison.OrdinalIgnoreCase)
+            || aud.Equals(ApplicationId, StringComparison.OrdinalIgnoreCase)
+            || aud.StartsWith($"{ApplicationId}/{Resource.Host}@", StringComparison.OrdinalIgnoreCase);
+    }
+}
+
+/// <summary>
+/// Checks a token given to Connect-ProfileSync before anything is sent: a JWT's audience must be its
+/// service's and it must not have expired. Claims are read, never validated (the service checks the
+/// signature); nothing of the token but its audience and expiry is ever shown. An opaque token (not a
+/// JWT: the emulator's, some clouds') cannot be read here: it is accepted with a note, and the service
+/// judges it at the first call.
+/// </summary>
+public static class PreAcquiredTokenCheck
+{
+    /// <summary>Null when the token passed; a note when it could not be read; throws ArgumentException when it is for another audience or expired.</summary>
+    public static string? Check(string token, TokenAudience expected, TokenAudience other, DateTimeOffset now)
+    {
+        var claims = JwtPayload.Read(token, root => new Claims(Audiences(root),
+            root.TryGetProperty("exp", out var exp) && exp.TryGetInt64(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null));
+        if (claims is null)
+            return $"The {expected.Parameter} is not a JWT, so its audience and expiry cannot be checked here; {expected.Service} checks it at the first request.";
+        if (claims.Audiences.Count == 0)
+            return $"The {expected.Parameter} names no audience; {expected.Service} checks it at the first request.";
+        if (!claims.Audiences.Any(expected.Accepts))
+        {
+            var named = string.Join("', '", claims.Audiences);
+            throw new ArgumentException(claims.Audiences.Any(other.Accepts)
+                ? $"The {expected.Parameter} is a token for {other.Service} (audience '{named}'), not for {expected.Service}: the two tokens look swapped. Give each parameter its own service's token."
+                : $"The {expected.Parameter} is for '{named}', not for {expected.Service}. Give a token for {expected.ResourceText} (for example Get-AzAccessToken -ResourceUrl {expected.ResourceText}).");
+        }
+        if (claims.Expires is { } expires && expires <= now)
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"The {expected.Parameter} expired at {expires.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC ({Ago(now - expires)} ago); a token given to Connect-ProfileSync cannot be renewed. Get a new one for {expected.ResourceText} and connect again."));
+        return null;
+    }
+
+    private sealed record Claims(IReadOnlyList<string> Audiences, DateTimeOffset? Expires);
+
+    /// <summary>aud is a string, or (RFC 7519) an array of strings.</summary>
+    private static IReadOnlyList<string> Audiences(System.Text.Json.JsonElement root)
+    {
+        if (!root.TryGetProperty("aud", out var aud)) return Array.Empty<string>();
+        return aud.ValueKind switch
+        {
+            System.Text.Json.JsonValueKind.String => new[] { aud.GetString()! },
+            System.Text.Json.JsonValueKind.Array => aud.EnumerateArray().Where(a => a.ValueKind == System.Text.Json.JsonValueKind.String).Select(a => a.GetString()!).ToArray(),
+            _ => Array.Empty<string>(),
+        };
+    }
+
+    private static string Ago(TimeSpan span) =>
+        span.TotalMinutes < 1 ? $"{span.TotalSeconds:0} s" : span.TotalHours < 2 ? $"{span.TotalMinutes:0} min" : $"{span.TotalHours:0} h";
 }

@@ -55,16 +55,29 @@ public sealed class ServiceEndpoints
             environment);
     }
 
-    /// <summary>Accepts 'contoso', 'contoso.onmicrosoft.com' or 'contoso.sharepoint.com'; returns 'contoso'.</summary>
+    /// <summary>
+    /// The tenant's name from any of the forms an admin copies: 'contoso', 'contoso.onmicrosoft.com',
+    /// 'contoso.sharepoint.com', the admin or My Site host ('contoso-admin', 'contoso-my.sharepoint.com'),
+    /// or a URL of any of them ('https://contoso-admin.sharepoint.com/_layouts/15/online/AdminHome.aspx').
+    /// Returns 'contoso'. SharePoint Online names the admin and My Site hosts TENANT-admin and TENANT-my,
+    /// so a name ending in -admin or -my is read as that host of the tenant.
+    /// </summary>
     public static string NormaliseTenantName(string tenantName)
     {
         var name = (tenantName ?? "").Trim().ToLowerInvariant();
+        // A URL only of the tenant's own hosts (https://contoso-admin.sharepoint.com/...); 'https://contoso' names no tenant.
+        if (name.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(name, UriKind.Absolute, out var url)
+            && CloudHosts.KnownSuffixes.Any(suffix => url.Host.EndsWith(suffix, StringComparison.Ordinal)))
+            name = url.Host;
         foreach (var suffix in CloudHosts.KnownSuffixes)
             if (name.EndsWith(suffix, StringComparison.Ordinal))
                 name = name[..^suffix.Length];
-        if (name.Length == 0 || name.Length > 63 || !name.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-') || name.StartsWith('-'))
+        foreach (var host in new[] { "-admin", "-my" })
+            if (name.EndsWith(host, StringComparison.Ordinal))
+                name = name[..^host.Length];
+        if (name.Length == 0 || name.Length > 63 || !name.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-') || name.StartsWith('-') || name.EndsWith('-'))
             throw new ArgumentException(
-                $"'{tenantName}' is not a tenant name. Give the part before '.onmicrosoft.com', e.g. 'contoso'.", nameof(tenantName));
+                $"'{tenantName}' is not a tenant name. Give the part before '.onmicrosoft.com', e.g. 'contoso' (or the tenant's SharePoint URL, e.g. https://contoso-admin.sharepoint.com).", nameof(tenantName));
         return name;
     }
 

@@ -141,6 +141,5 @@ public static class PhotoDecoder
     }
 
     private static ProfileSyncException Unreadable(string what, string why) =>
-        new(ErrorIds.PhotoUnreadable, FailureKind.InvalidData, $"The {what} cannot be used: {why}.")
-        { RecommendedAction = "Replace the photo with a JPEG or PNG under 4 MB." };
+        new(ErrorIds.PhotoUnreadable, FailureKind.InvalidData, $"The {what} cannot be used: {why}.");
 }

@@ -20,13 +20,22 @@ public static class PhotoPreparer
     public const int MinSide = 48;
     public const long MaxUploadBytes = 4 * 1024 * 1024;
 
+    /// <summary>A new photo (a Set-ProfilePhoto row's file or URL): one it cannot use fails with PhotoSourceUnreadable, the row's own problem, not Exchange's.</summary>
     public static PreparedPhoto Prepare(byte[] source, ImageLimits limits, string what)
     {
-        using var square = PhotoDecoder.DecodeSquare(source, limits, what, MaxSide);
+        SkiaSharp.SKBitmap square;
+        try
+        {
+            square = PhotoDecoder.DecodeSquare(source, limits, what, MaxSide);
+        }
+        catch (ProfileSyncException ex) when (ex.ErrorId == ErrorIds.PhotoUnreadable)
+        {
+            throw new ProfileSyncException(ErrorIds.PhotoSourceUnreadable, FailureKind.InvalidData, ex.Message, ex);
+        }
+        using var _ = square;
         if (square.Width < MinSide)
-            throw new ProfileSyncException(ErrorIds.PhotoUnreadable, FailureKind.InvalidData,
-                $"The {what} is {square.Width}x{square.Height} pixels as a square, under the {MinSide} pixels a profile photo needs.")
-            { RecommendedAction = "Use a photo of at least 96x96 pixels; 648x648 is what Exchange keeps." };
+            throw new ProfileSyncException(ErrorIds.PhotoSourceUnreadable, FailureKind.InvalidData,
+                $"The {what} is {square.Width}x{square.Height} pixels as a square, under the {MinSide} pixels a profile photo needs.");
         var side = Math.Min(MaxSide, square.Width);
         // A 648-pixel JPEG is far below 4 MB at any quality; the loop only guards the limit.
         for (var quality = 90; ; quality -= 15)

@@ -27,6 +27,8 @@ public sealed record SignInRequest
     public Action<string>? DeviceCodeMessage { get; init; }
     public SecureString? GraphAccessToken { get; init; }
     public SecureString? SharePointAccessToken { get; init; }
+    /// <summary>How long the sign-in may wait (browser sign-in: for a redirect that may never come); null, no limit.</summary>
+    public TimeSpan? Timeout { get; init; }
 
     /// <summary>How Get-ProfileSyncConnection names the method.</summary>
     public string Description => Method switch

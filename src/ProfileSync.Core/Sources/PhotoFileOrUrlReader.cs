@@ -36,8 +36,7 @@ public sealed class PhotoFileOrUrlReader(ServiceHttpPipeline pipeline)
     {
         var file = new FileInfo(path);
         if (!file.Exists)
-            throw new ProfileSyncException(ErrorIds.PhotoSourceNotFound, FailureKind.NotFound, $"The photo file '{path}' does not exist.")
-            { RecommendedAction = "Correct the path in the row (relative paths are read from the current location)." };
+            throw new ProfileSyncException(ErrorIds.PhotoSourceNotFound, FailureKind.NotFound, $"The photo file '{path}' does not exist (a relative path is read from the current location).");
         if (file.Length > maxBytes) throw TooLarge(path, file.Length, maxBytes);
         return await File.ReadAllBytesAsync(file.FullName, cancellationToken).ConfigureAwait(false);
     }
@@ -64,8 +63,7 @@ public sealed class PhotoFileOrUrlReader(ServiceHttpPipeline pipeline)
                     continue;
                 }
                 if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
-                    throw new ProfileSyncException(ErrorIds.PhotoSourceNotFound, FailureKind.NotFound, $"The photo URL '{Show(url)}' answered {status}: there is no photo there.")
-                    { RecommendedAction = "Correct the URL in the row." };
+                    throw new ProfileSyncException(ErrorIds.PhotoSourceNotFound, FailureKind.NotFound, $"The photo URL '{Show(url)}' answered {status}: there is no photo there.");
                 if (!response.IsSuccessStatusCode)
                     throw Failed(url, $"it answered {status} {response.ReasonPhrase}");
                 return await CappedContent.ReadAsync(response.Content, policy.MaxBytes, length => TooLarge(Show(url), length, policy.MaxBytes), deadline.Token).ConfigureAwait(false);
@@ -92,16 +90,14 @@ public sealed class PhotoFileOrUrlReader(ServiceHttpPipeline pipeline)
     /// <summary>The URL without its query string: a signed URL's query is a secret.</summary>
     private static string Show(Uri url) => url.GetLeftPart(UriPartial.Path);
 
+    // Each source failure has its own ErrorId, and so the one recommended action of ErrorCatalog (and of the README's table).
     private static ProfileSyncException Refused(Uri url, string why) =>
-        new(ErrorIds.PhotoSourceRefused, FailureKind.InvalidInput, $"The photo URL '{Show(url)}' was not read: {why}.")
-        { RecommendedAction = "Give an https URL that serves the image itself (or -AllowHttp for a server you trust)." };
+        new(ErrorIds.PhotoSourceRefused, FailureKind.InvalidInput, $"The photo URL '{Show(url)}' was not read: {why}.");
 
     private static ProfileSyncException Failed(Uri url, string why) =>
-        new(ErrorIds.PhotoSourceFailed, FailureKind.ConnectionError, $"The photo URL '{Show(url)}' could not be read: {why}.")
-        { RecommendedAction = "Check that the URL opens in a browser from this machine, then run again for this row." };
+        new(ErrorIds.PhotoSourceFailed, FailureKind.ConnectionError, $"The photo URL '{Show(url)}' could not be read: {why}.");
 
     private static ProfileSyncException TooLarge(string what, long length, long max) =>
-        new(ErrorIds.PhotoSourceRefused, FailureKind.InvalidInput,
-            $"The photo '{what}' is {length / 1024.0 / 1024.0:0.0} MB, over the {max / 1024 / 1024} MB ProfileSync reads.")
-        { RecommendedAction = "Use a smaller image (Exchange keeps photos up to 648x648 pixels and 4 MB)." };
+        new(ErrorIds.PhotoSourceTooLarge, FailureKind.InvalidInput,
+            $"The photo '{what}' is {length / 1024.0 / 1024.0:0.0} MB, over the {max / 1024 / 1024} MB ProfileSync reads (-MaxSourceMB).");
 }

@@ -92,9 +92,11 @@ public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetada
                     $"Exchange: {ex.Message} SharePoint was not touched.", ex.Failure);
             }
         }
+        // Removed only where something was removed; a user with nothing to remove on any side asked is Skipped.
+        var exchangeAction = exchangeSide == SideOutcome.Removed ? ChangeAction.Removed : ChangeAction.Skipped;
         if (exchangeOnly)
-            return Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.NotRequested, null,
-                exchangeSide == SideOutcome.Removed ? "The Exchange photo was removed." : "Exchange had no photo.", null);
+            return Removal(user, exchangeAction, exchangeSide, SideOutcome.NotRequested, null,
+                exchangeSide == SideOutcome.Removed ? "The Exchange photo was removed." : "Nothing to remove: Exchange had no photo.", null);
 
         SharePointProfile? profile;
         try
@@ -107,10 +109,11 @@ public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetada
             return Removal(user, ChangeAction.Failed, exchangeSide, SideOutcome.Failed, null, $"SharePoint: {ex.Message}", ex.Failure);
         }
         if (profile is null)
-            return Removal(user, exchangeSide == SideOutcome.NotRequested ? ChangeAction.Failed : ChangeAction.Removed, exchangeSide, SideOutcome.NotFound, null,
+            return Removal(user, exchangeSide == SideOutcome.NotRequested ? ChangeAction.Failed : exchangeAction, exchangeSide, SideOutcome.NotFound, null,
                 "The user has no SharePoint profile.", Failure.Of(ErrorIds.SharePointProfileNotFound, $"{user}: the user has no SharePoint profile."));
         if (profile.ShowsPlaceholder && profile.PictureUrl is null)
-            return Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.NothingToRemove, null, "SharePoint already showed the placeholder.", null);
+            return Removal(user, exchangeAction, exchangeSide, SideOutcome.NothingToRemove, null,
+                exchangeSide == SideOutcome.Removed ? "SharePoint already showed the placeholder." : "Nothing to remove: " + (exchangeSide == SideOutcome.NothingToRemove ? "Exchange had no photo and " : "") + "SharePoint already showed the placeholder.", null);
 
         try
         {
@@ -133,6 +136,23 @@ public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetada
         }
         var removed = Removal(user, ChangeAction.Removed, exchangeSide, SideOutcome.Removed, null, "SharePoint shows the placeholder." + note, null);
         return cleanup.Failure is null ? removed : removed.WithCleanup(cleanup.Failure);
+    }
+
+    /// <summary>
+    /// What -WhatIf reads before it reports what it would do: whether Graph knows the user (one photo
+    /// metadata read, batched with the users in flight). The failure when it does not, or when the read failed.
+    /// </summary>
+    public async Task<Failure?> FindUserAsync(UserRef user, CancellationToken cancellationToken)
+    {
+        var lookup = await metadata.GetAsync(user, cancellationToken).ConfigureAwait(false);
+        if (lookup.Failure is { } failed)
+        {
+            photos.NoteFailure(failed);
+            return failed.Failure;
+        }
+        return lookup.Info is { Status: ExchangePhotoStatus.UserNotFound } missing
+            ? Failure.Of(ErrorIds.UserNotFound, missing.Reason ?? $"Graph knows no user '{user}'.")
+            : null;
     }
 
     /// <summary>Proves the profile-write right before anything (Exchange included) is written; the failure when it cannot be proven.</summary>
@@ -192,6 +212,14 @@ public sealed class PhotoChangeService(ExchangePhotoClient exchange, PhotoMetada
     public static PhotoChangeResult Failed(UserRef user, string operation, string? source, Failure failure) => new()
     {
         UserPrincipalName = user.UserPrincipalName, Operation = operation, Action = ChangeAction.Failed, Source = source,
+        Reason = failure.Message, Failure = failure,
+    };
+
+    /// <summary>A user -WhatIf could not resolve (<see cref="FindUserAsync"/>): nothing written.</summary>
+    public static PhotoChangeResult NotResolved(UserRef user, string operation, string? source, Failure failure) => new()
+    {
+        UserPrincipalName = user.UserPrincipalName, Operation = operation, Action = ChangeAction.Failed, Source = source,
+        Exchange = failure.ErrorId == ErrorIds.UserNotFound ? SideOutcome.NotFound : SideOutcome.Failed,
         Reason = failure.Message, Failure = failure,
     };
 

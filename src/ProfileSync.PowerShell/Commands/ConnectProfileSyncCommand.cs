@@ -25,7 +25,7 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
     private const string ManagedIdentitySet = "ManagedIdentity";
     private const string AccessTokenSet = "AccessToken";
 
-    /// <summary>The tenant: 'contoso', 'contoso.onmicrosoft.com' or 'contoso.sharepoint.com'.</summary>
+    /// <summary>The tenant: 'contoso', 'contoso.onmicrosoft.com', 'contoso.sharepoint.com', or its admin or My Site host ('contoso-admin', a URL): all mean 'contoso'.</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
     public string TenantName { get; set; } = "";
@@ -46,6 +46,11 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
     [Parameter(ParameterSetName = CertificatePathSet)]
     [Parameter(ParameterSetName = CertificateSet)]
     public string? TenantId { get; set; }
+
+    /// <summary>Seconds the browser sign-in may take before it ends in SignInFailed (a browser that opened nowhere never answers).</summary>
+    [Parameter(ParameterSetName = InteractiveSet)]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSeconds { get; set; } = (int)BrowserSignIn.DefaultTimeout.TotalSeconds;
 
     /// <summary>Sign in with a code shown here and entered in a browser elsewhere (no browser on this machine).</summary>
     [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
@@ -139,11 +144,17 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
 
     protected override void EndProcessing()
     {
+        // Browser sign-in where no browser can reach the admin would wait for nothing: refused at once, with the way that works.
+        if (ParameterSetName == InteractiveSet && SessionDisplay.Current() is { CanShowBrowser: false } display)
+            ThrowTerminatingError(ErrorRecords.From(BrowserSignIn.NoDisplay(display).Failure, TenantName));
+
         ProfileSyncConnection connection;
         var messages = new ConcurrentQueue<string>();
         try
         {
             var endpoints = ServiceEndpoints.ForTenant(TenantName, Environment, GraphEndpoint, MySiteHostUrl, SharePointAdminUrl);
+            if (!string.Equals(endpoints.TenantName, TenantName.Trim(), StringComparison.OrdinalIgnoreCase))
+                WriteVerbose($"Tenant '{endpoints.TenantName}' (from -TenantName '{TenantName}').");
             connection = ProfileSyncConnection.Create(endpoints, Request(messages.Enqueue), PhotoFolder,
                 httpOptions: new HttpPipelineOptions { TenantSize = TenantSize, PeopleManagerShare = PeopleManagerShare, Pacing = Pacing });
         }
@@ -159,6 +170,8 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
         }
 
         WriteVerbose($"Signing in ({connection.AuthenticationMethod}) to {connection.Endpoints.TenantName}: Graph {connection.Endpoints.GraphBaseUrl}, My Site {connection.Endpoints.MySiteHost}, admin {connection.Endpoints.SharePointAdmin}; scopes {connection.Endpoints.GraphScope} and {connection.Endpoints.SharePointScope}.");
+        foreach (var note in connection.SignInNotes) WriteVerbose(note);
+        if (connection.SignInTimeout is { } timeout) WriteWarning(BrowserSignIn.Waiting(timeout));
         // The credential calls back on a worker thread (device code): its text is queued and written here, on the pipeline thread.
         var signIn = connection.SignInAsync(_stop.Token);
         while (!((IAsyncResult)signIn).AsyncWaitHandle.WaitOne(100))
@@ -174,7 +187,7 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
             connection.Dispose();
             ThrowTerminatingError(failure is ProfileSyncException p
                 ? ErrorRecords.From(p.Failure, TenantName)
-                : ErrorRecords.For(ErrorIds.SignInFailed, $"Sign-in failed: {failure.Message}", TenantName, "Check the tenant, the app's client id and its permissions (README, 'Sign-in')."));
+                : ErrorRecords.For(ErrorIds.SignInFailed, $"Sign-in failed: {failure.Message}", TenantName));
             return;
         }
 
@@ -219,7 +232,7 @@ public sealed class ConnectProfileSyncCommand : PSCmdlet
         CertificatePathSet => Certificated(CertificateFiles.FromFile(SessionState.Path.GetUnresolvedProviderPathFromPSPath(CertificatePath), CertificatePassword)),
         CertificateSet => Certificated(Certificate),
         DeviceCodeSet => new SignInRequest { Method = SignInMethod.DeviceCode, ClientId = ClientId, TenantId = TenantId, DeviceCodeMessage = showDeviceCode },
-        _ => new SignInRequest { Method = SignInMethod.Interactive, ClientId = ClientId, TenantId = TenantId },
+        _ => new SignInRequest { Method = SignInMethod.Interactive, ClientId = ClientId, TenantId = TenantId, Timeout = TimeSpan.FromSeconds(TimeoutSeconds) },
     };
 
     private SignInRequest Certificated(X509Certificate2 certificate) =>

@@ -33,13 +33,19 @@ public sealed class RemoveProfilePhotoCommand : PhotoChangeCommandBase<UserRef>
     protected override void BeginProcessing()
     {
         if (ExchangeOnly && SharePointOnly)
-            ThrowTerminatingError(ErrorRecords.For(ErrorIds.InvalidParameter, "-ExchangeOnly and -SharePointOnly exclude each other.", null,
-                "Give one of them, or neither to remove the photo on both sides."));
+            ThrowTerminatingError(ErrorRecords.For(ErrorIds.InvalidParameter, "-ExchangeOnly and -SharePointOnly exclude each other: give one of them, or neither to remove the photo on both sides.", null));
+        // -SharePointOnly does not go through Graph in the real run either (a departed user's profile may still be there).
+        _resolveUsers = WhatIfRequested && !SharePointOnly;
         base.BeginProcessing();
     }
 
-    /// <summary>Nothing to read before asking: the confirmation comes first, on the pipeline thread.</summary>
-    protected override Task<Step> StartUser(UserRef user, object? row, CancellationToken cancellationToken) => Task.FromResult(Step.Ask(user));
+    private bool _resolveUsers;
+
+    /// <summary>Nothing to read before asking, the confirmation comes first; -WhatIf resolves the user (a user Graph does not know fails the real run too).</summary>
+    protected override async Task<Step> StartUser(UserRef user, object? row, CancellationToken cancellationToken) =>
+        _resolveUsers && await Run.Services.Changes.FindUserAsync(user, cancellationToken).ConfigureAwait(false) is { } unresolved
+            ? Step.Done(PhotoChangeService.NotResolved(user, Operation, null, unresolved))
+            : Step.Ask(user);
 
     protected override void Decide(UserRef user)
     {

@@ -49,6 +49,7 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase<PhotoToSet>
     public int TimeoutSeconds { get; set; } = 30;
 
     private UrlFetchPolicy _policy = new();
+    private bool _resolveUsers;
 
     protected override string Operation => "Set";
     protected override string Activity => "Setting profile photos";
@@ -56,6 +57,8 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase<PhotoToSet>
     protected override void BeginProcessing()
     {
         _policy = new UrlFetchPolicy { AllowHttp = AllowHttp, MaxBytes = MaxSourceMB * 1024L * 1024L, Timeout = TimeSpan.FromSeconds(TimeoutSeconds) };
+        // -SharePointOnly does not go through Graph in the real run either (a departed user's profile may still be there).
+        _resolveUsers = WhatIfRequested && !SharePointOnly;
         base.BeginProcessing();
     }
 
@@ -92,14 +95,17 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase<PhotoToSet>
 
     protected override void OnDuplicate(UserRef user, object? row) =>
         WriteError(ErrorRecords.For(ErrorIds.DuplicateUser, $"{user} appears more than once in this input; the first row's photo is used, this one ({row}) is not.",
-            user.UserPrincipalName, "Keep one row per user."));
+            user.UserPrincipalName));
 
-    /// <summary>Phase one, on a worker: read and prepare the photo. Nothing is written.</summary>
+    /// <summary>Phase one, on a worker: (-WhatIf) resolve the user, then read and prepare the photo. Nothing is written.</summary>
     protected override async Task<Step> StartUser(UserRef user, object? row, CancellationToken cancellationToken)
     {
         var source = (PhotoFileOrUrl)row!;
         try
         {
+            // A dry run reports what the real one would meet: a user Graph does not know fails there, so here too.
+            if (_resolveUsers && await Run.Services.Changes.FindUserAsync(user, cancellationToken).ConfigureAwait(false) is { } unresolved)
+                return Step.Done(PhotoChangeService.NotResolved(user, Operation, Display(source), unresolved));
             var bytes = await ActiveConnection.Sources.ReadAsync(source, _policy, cancellationToken).ConfigureAwait(false);
             return Step.Ask(new PhotoToSet(user, Display(source), PhotoPreparer.Prepare(bytes, Options.Limits, $"photo '{Display(source)}'")));
         }
