@@ -165,15 +165,16 @@ $nightlyScenario = Join-Path $PSScriptRoot 'bench-nightly.json'
 if ($Set -eq 'WhatBinds') {
     $steps = @(
         @{ Name = 'First check, baseline (app-only)'; Kind = 'Baseline'; Mode = 'Check'; Tenant = 'First'; Baseline = 'First check, baseline (app-only)' }
-        @{ Name = 'First check, Get-PhotoSyncState -All (app-only)'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'First'; Pacing = 'Ceilings'; Baseline = 'First check, baseline (app-only)' }
+        @{ Name = 'First check, Get-PhotoSyncState -All (app-only)'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'First'; Pacing = 'Ceilings'; Baseline = 'First check, baseline (app-only)'; Free = 'First check, ceilings off, Get-PhotoSyncState -All' }
         @{ Name = 'First check, baseline (delegated)'; Kind = 'Baseline'; Mode = 'Check'; Tenant = 'FirstDelegated'; Baseline = 'First check, baseline (delegated)' }
-        @{ Name = 'First check, Get-PhotoSyncState -All (delegated)'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'FirstDelegated'; Pacing = 'Ceilings'; Baseline = 'First check, baseline (delegated)' }
+        @{ Name = 'First check, Get-PhotoSyncState -All (delegated)'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'FirstDelegated'; Pacing = 'Ceilings'; Baseline = 'First check, baseline (delegated)'; Free = 'First check, ceilings off, Get-PhotoSyncState -All' }
         @{ Name = 'First check, ceilings off, baseline'; Kind = 'Baseline'; Mode = 'Check'; Tenant = 'FirstFree'; Baseline = 'First check, ceilings off, baseline' }
         @{ Name = 'First check, ceilings off, Get-PhotoSyncState -All'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'FirstFree'; Baseline = 'First check, ceilings off, baseline' }
         @{ Name = 'Nightly check, baseline (2,000-user sample, app-only)'; Kind = 'Baseline'; Mode = 'Check'; Tenant = 'Nightly20k'; Sample = 2000; Baseline = 'Nightly check, baseline (2,000-user sample, app-only)' }
-        @{ Name = 'Nightly check, Get-PhotoSyncState -All (app-only)'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'Same'; Pacing = 'Ceilings'; Baseline = 'Nightly check, baseline (2,000-user sample, app-only)' }
-        @{ Name = 'Nightly sync, Sync-ProfilePhoto -All (app-only)'; Kind = 'ProfileSync'; Mode = 'Sync'; Tenant = 'Same'; Pacing = 'Ceilings'; Baseline = 'Nightly check, baseline (2,000-user sample, app-only)' }
-        @{ Name = 'Nightly check, Get-PhotoSyncState -All (delegated)'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'Nightly20kDelegated'; Pacing = 'Ceilings'; Baseline = 'Nightly check, baseline (2,000-user sample, app-only)' }
+        @{ Name = 'Nightly check, Get-PhotoSyncState -All (app-only)'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'Same'; Pacing = 'Ceilings'; Baseline = 'Nightly check, baseline (2,000-user sample, app-only)'; Free = 'Nightly check, ceilings off, Get-PhotoSyncState -All' }
+        @{ Name = 'Nightly check, ceilings off, Get-PhotoSyncState -All'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'SameFree'; Baseline = 'Nightly check, baseline (2,000-user sample, app-only)' }
+        @{ Name = 'Nightly sync, Sync-ProfilePhoto -All (app-only)'; Kind = 'ProfileSync'; Mode = 'Sync'; Tenant = 'SameCeilings'; Pacing = 'Ceilings'; Baseline = 'Nightly check, baseline (2,000-user sample, app-only)' }
+        @{ Name = 'Nightly check, Get-PhotoSyncState -All (delegated)'; Kind = 'ProfileSync'; Mode = 'Check'; Tenant = 'Nightly20kDelegated'; Pacing = 'Ceilings'; Baseline = 'Nightly check, baseline (2,000-user sample, app-only)'; Free = 'Nightly check, ceilings off, Get-PhotoSyncState -All' }
     )
 }
 
@@ -204,8 +205,7 @@ function New-PreparedNightly([string] $ScenarioPath) {
     Get-EmulatorUserList $emu | Set-Content $usersFile
     Invoke-RestMethod -Method Post ([uri]::new($emu.Control, 'warm')) | Out-Null
     $data = Read-Scenario $ScenarioPath
-    $off = [pscustomobject]@{ appResourceUnitsPerWindow = 0; peopleManagerCallsPerWindow = 0; userRequestsPerWindow = 0; appWindowSeconds = 60; peopleManagerWindowSeconds = 300; userWindowSeconds = 300 }
-    Set-Limits $emu $off 0
+    Set-Limits $emu $ceilingsOff 0
     $prepared = Invoke-Measured ProfileSync Sync $emu $usersFile
     Write-Host ("  prepared in {0:0.0} s: {1}" -f $prepared.Seconds, (Format-Outcomes $prepared))
     Invoke-RestMethod -Method Post ([uri]::new($emu.Control, 'search/refresh')) | Out-Null
@@ -214,8 +214,11 @@ function New-PreparedNightly([string] $ScenarioPath) {
     $emu
 }
 
+# Every ceiling off (0), the windows as they are.
+$ceilingsOff = [pscustomobject]@{ appResourceUnitsPerWindow = 0; peopleManagerCallsPerWindow = 0; userRequestsPerWindow = 0; appWindowSeconds = 60; peopleManagerWindowSeconds = 300; userWindowSeconds = 300 }
 $results = [ordered]@{}
 $baselineOf = @{}
+$freeOf = @{}
 $emulator = $null
 $limits = $null
 $usersFile = Join-Path ([IO.Path]::GetTempPath()) "profilesync-bench-users-$PID.txt"
@@ -225,6 +228,8 @@ foreach ($step in $steps) {
         'Drained' { Start-Sleep -Seconds 61 }
         'FreshMinute' { Invoke-RestMethod -Method Post ([uri]::new($emulator.Control, 'limits')) | Out-Null }
         'Same' { Invoke-RestMethod -Method Post ([uri]::new($emulator.Control, 'limits')) | Out-Null }
+        'SameFree' { $limits = $ceilingsOff; Set-Limits $emulator $limits $latency }
+        'SameCeilings' { $limits = $ceilingsOf; Set-Limits $emulator $limits $latency }
         default {
             if ($emulator) { Stop-TenantEmulator $emulator }
             $limits = Read-Scenario $Scenario
@@ -233,19 +238,18 @@ foreach ($step in $steps) {
                 'Nightly20k' { Write-Host 'Preparing the 20,000-user nightly tenant ...'; $emulator = New-PreparedNightly $nightlyScenario; $limits = Read-Scenario $nightlyScenario }
                 'Nightly20kDelegated' { Write-Host 'Preparing the 20,000-user nightly tenant (delegated) ...'; $emulator = New-PreparedNightly (Get-DelegatedScenario $nightlyScenario); $limits = Read-Scenario $nightlyScenario }
                 'FirstDelegated' { $emulator = Start-TenantEmulator -EmulatorPath $EmulatorPath -Scenario (Get-DelegatedScenario $Scenario); Get-EmulatorUserList $emulator | Set-Content $usersFile; Invoke-RestMethod -Method Post ([uri]::new($emulator.Control, 'warm')) | Out-Null }
-                'FirstFree' {
-                    $emulator = New-BenchTenant
-                    $limits = [pscustomobject]@{ appResourceUnitsPerWindow = 0; peopleManagerCallsPerWindow = 0; userRequestsPerWindow = 0; appWindowSeconds = 60; peopleManagerWindowSeconds = 300; userWindowSeconds = 300 }
-                    Set-Limits $emulator $limits (Read-Scenario $Scenario).latencyMs
-                }
+                'FirstFree' { $emulator = New-BenchTenant; $limits = $ceilingsOff; Set-Limits $emulator $limits (Read-Scenario $Scenario).latencyMs }
                 default { $emulator = New-BenchTenant }
             }
+            # What 'SameCeilings' switches back on: this tenant's ceilings and latency.
+            if ($step.Tenant -ne 'FirstFree') { $ceilingsOf = $limits; $latency = $limits.latencyMs }
         }
     }
     $file = $usersFile
     if ($step['Sample']) { Get-Content $usersFile -TotalCount $step['Sample'] | Set-Content $sampleFile; $file = $sampleFile }
     Write-Host "Running: $($step.Name) ..."
     $baselineOf[$step.Name] = $step.Baseline
+    $freeOf[$step.Name] = $step['Free']
     $results[$step.Name] = Invoke-Measured $step.Kind $step.Mode $emulator $file -Pacing $(if ($step['Pacing']) { $step['Pacing'] } else { 'Adaptive' }) -Limits $limits
     Write-Host ("  {0:0.0} s, outcomes: {1}" -f $results[$step.Name].Seconds, (Format-Outcomes $results[$step.Name]))
 }
@@ -264,9 +268,8 @@ function New-Row([string] $Name, $Run, $Baseline) {
         'SharePoint req/user' = '{0:0.000}' -f ($Run.SharePoint / $Run.Users)
     }
 }
-# Bound: the least time the ceilings allow is longer than the binding ceiling's window (a run within one
-# window can spend that window's whole ceiling at once, so no per-window rate binds it).
-$windowOf = @{ app = 60; PeopleManager = 300; user = 300 }
+# Bound: the least time the ceilings allow is longer than the same run takes with the ceilings off
+# (its "Free" run, same tenant, same latency); "-" where no such run was measured.
 $rows = foreach ($name in $results.Keys) {
     $r = $results[$name]
     $row = New-Row $name $r $results[$baselineOf[$name]]
@@ -275,7 +278,8 @@ $rows = foreach ($name in $results.Keys) {
         $row['PeopleManager calls/user'] = '{0:0.000}' -f ($r.PeopleManagerCalls / $r.Users)
         $row['429 app / PeopleManager / user'] = '{0} / {1} / {2}' -f $r.AppThrottled, $r.PeopleManagerThrottled, $r.UserThrottled
         $row['Least time s (app / PeopleManager / user)'] = '{0:0.0} / {1:0.0} / {2}' -f $r.CeilingBounds['app'], $r.CeilingBounds['PeopleManager'], $(if ($r.CeilingBounds.Contains('user')) { '{0:0.0}' -f $r.CeilingBounds['user'] } else { '-' })
-        $row['Efficiency'] = if ($binding -and $binding.Value -gt $windowOf[$binding.Key]) { '{0:0.00} ({1})' -f ($binding.Value / $r.Seconds), $binding.Key } else { 'not bound' }
+        $free = if ($freeOf[$name]) { $results[$freeOf[$name]] }
+        $row['Efficiency'] = if (-not $binding) { 'not bound' } elseif (-not $free -and $Set -eq 'WhatBinds') { '-' } elseif (-not $free -or $binding.Value -gt $free.Seconds) { '{0:0.00} ({1})' -f ($binding.Value / $r.Seconds), $binding.Key } else { 'not bound' }
         if ($Set -eq 'WhatBinds') { $row['Peak MB'] = $r.PeakMB; $row['Outcomes'] = Format-Outcomes $r }
     }
     else {
