@@ -11,13 +11,14 @@
       Bench  - Build, then the benchmark: baseline and ProfileSync over 2,000 emulated users (minutes).
                With -Ceilings instead: the runs with SharePoint's three ceilings on (1,000 users, the
                1k-5k band at its real windows, ProfileSync with -Pacing Ceilings; about 15 minutes).
+      Images - Demo, then the README's images (docs/images) drawn from what the demo showed (headless Chromium).
       Clean  - remove build outputs.
     Run with `dotnet pwsh ./build.ps1 <Task>` after `dotnet tool restore`.
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Soak', 'Package', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Soak', 'Package', 'Images', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -212,6 +213,11 @@ switch ($Task) {
     }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
+    'Images' {
+        Invoke-Demo
+        Install-TestBrowser
+        & (Join-Path $root 'tools/New-ReadmeImages.ps1') -DemoFolder (Join-Path $out 'demo') -ImageFolder (Join-Path $root 'docs/images')
+    }
     'Package' { Invoke-Package }
     'Soak' { Invoke-Soak -Users $(if ($env:PROFILESYNC_SOAK_USERS) { $env:PROFILESYNC_SOAK_USERS } else { 1000 }) -Seeds $(if ($env:PROFILESYNC_SOAK_SEEDS) { $env:PROFILESYNC_SOAK_SEEDS } else { '1,2,3,4,5' }) }
     'Clean' {

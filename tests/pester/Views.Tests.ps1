@@ -78,6 +78,16 @@ Describe 'Default views at 120 columns' {
     }
 }
 
+Describe 'The README image of the demo table' {
+    It 'shows the command the demo runs and the table it prints (docs/images/demo-table.txt, drawn by build.ps1 Images)' {
+        $drawn = @((Get-Content (Join-Path $RepoRoot 'docs/images/demo-table.txt') -Raw) -split "`r?`n")
+        $command = $drawn[0] -replace '^PS> ', ''
+        Get-Content (Join-Path $RepoRoot 'tests/demo.ps1') -Raw | Should -Match ([regex]::Escape("'$command'")) -Because 'the demo prints and runs that command'
+        $table = $States | Sort-Object State, UserPrincipalName | Format-Table | Out-String -Width 120
+        ($drawn | Select-Object -Skip 1) -join "`n" | Should -Be (($table -split "`r?`n") -join "`n")
+    }
+}
+
 Describe 'Format-List shows one user whole' {
     It 'a failed check: reason, ErrorId and what to do' {
         $state = $States | Where-Object State -eq Error | Select-Object -First 1
