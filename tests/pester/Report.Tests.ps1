@@ -163,8 +163,11 @@ Describe 'Export-PhotoSyncReport in headless Chromium' {
 
 Describe 'Export-PhotoSyncReport at 800 pixels wide' {
     BeforeAll {
+        # A dry run: every row has an action (WouldUpdate is the widest word of the column).
+        $dryRun = Join-Path $TestDrive 'dry-run.html'
+        Get-EmulatorUserList $emu | Sync-ProfilePhoto -WhatIf -ErrorAction SilentlyContinue 6>$null | Export-PhotoSyncReport -Path $dryRun
         $script:Narrow = Start-HeadlessChromium -Width 800 -Height 900
-        Open-Page $Narrow ([uri]::new($Report).AbsoluteUri)
+        Open-Page $Narrow ([uri]::new($dryRun).AbsoluteUri)
     }
     AfterAll { if ($Narrow) { Stop-HeadlessChromium $Narrow } }
 
@@ -176,6 +179,7 @@ return { width: width, scroll: document.documentElement.scrollWidth, cells: cell
          beyond: cells.filter(c => c.getBoundingClientRect().right > width + 0.5).map(c => c.textContent.slice(0, 40)) };
 "@
         $fit.cells | Should -BeGreaterThan 100
+        Invoke-PageScript $Narrow "return Array.from(document.querySelectorAll('#rows td.action')).filter(c => c.textContent === 'WouldUpdate').length" | Should -BeGreaterThan 10
         $fit.width | Should -BeLessOrEqual 800
         $fit.beyond | Should -BeNullOrEmpty
         $fit.scroll | Should -BeLessOrEqual $fit.width
