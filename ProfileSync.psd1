@@ -15,7 +15,6 @@
     AliasesToExport      = @()
     VariablesToExport    = @()
     FormatsToProcess     = @('ProfileSync.format.ps1xml')
-    HelpInfoURI          = 'https://github.com/profilesync/profilesync/tree/main/docs/help'
     PrivateData          = @{
         PSData = @{
             Tags         = @('SharePoint', 'SharePointOnline', 'Exchange', 'ExchangeOnline', 'Microsoft365', 'ProfilePhoto', 'UserProfile', 'Graph')

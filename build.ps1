@@ -12,13 +12,14 @@
                20,000 under SharePoint's three ceilings at their real windows, app-only and delegated,
                each against the baseline (about 40 minutes). -BenchSet Ceilings: the issue-12 runs
                (1,000 users, first check and sync); -BenchSet Classic: the 0.x runs (one-number budget).
+      Images - Demo, then the README's images (docs/images) drawn from what the demo showed (headless Chromium).
       Clean  - remove build outputs.
     Run with `dotnet pwsh ./build.ps1 <Task>` after `dotnet tool restore`.
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Soak', 'Package', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Soak', 'Package', 'Images', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -41,6 +42,27 @@ function Invoke-Native {
     if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)." }
 }
 
+# SkiaSharp's native library for the platforms PowerShell 7.4+ runs on (win-x64, win-arm64, linux-x64, linux-arm64,
+# linux-musl-x64, osx-x64 and osx-arm64: 'osx' is one universal file), where SkiaNativeLibrary looks for it.
+$SkiaRuntimes = 'win-x64', 'win-arm64', 'linux-x64', 'linux-arm64', 'linux-musl-x64', 'osx'
+
+# What the module never loads leaves the package: Skia for other platforms (about 140 MB), the browser (WebAssembly)
+# runtime, and private copies of shared-framework assemblies, which the load context always takes from the runtime.
+function Remove-UnloadedDependency([string] $Runtimes) {
+    foreach ($folder in Get-ChildItem $Runtimes -Directory) {
+        $native = Join-Path $folder.FullName 'native'
+        if ($folder.Name -eq 'browser') { Remove-Item $folder.FullName -Recurse -Force }
+        elseif ((Test-Path $native) -and $folder.Name -notin $SkiaRuntimes) {
+            Remove-Item $native -Recurse -Force
+            if (-not (Get-ChildItem $folder.FullName -Force)) { Remove-Item $folder.FullName -Force }
+        }
+    }
+    # Every one of these has been in the shared framework since .NET 5, so PowerShell 7.4 (.NET 8) has its own.
+    foreach ($name in 'System.Diagnostics.DiagnosticSource', 'System.Formats.Asn1', 'System.IO.Pipelines', 'System.Text.Encodings.Web', 'System.Text.Json') {
+        Remove-Item (Join-Path (Split-Path $Runtimes) "$name.dll") -ErrorAction SilentlyContinue
+    }
+}
+
 function Invoke-Build {
     Write-Host "Building the module into $moduleOut"
     if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
@@ -53,6 +75,7 @@ function Invoke-Build {
     # third-party assembly (and SkiaSharp's native runtimes) go where only the module's private context looks.
     $dependencies = New-Item -ItemType Directory (Join-Path $moduleOut 'dependencies')
     Get-ChildItem $moduleOut -Exclude 'ProfileSync.dll', 'ProfileSync.Loader.dll', 'dependencies' | Move-Item -Destination $dependencies
+    Remove-UnloadedDependency (Join-Path $dependencies 'runtimes')
     Copy-Item (Join-Path $root 'ProfileSync.psd1') $moduleOut
     Copy-Item (Join-Path $root 'module/*') $moduleOut -Recurse
     Write-Host 'Building the help (MAML and about_ProfileSync) from docs/help'
@@ -191,6 +214,11 @@ switch ($Task) {
     }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
+    'Images' {
+        Invoke-Demo
+        Install-TestBrowser
+        & (Join-Path $root 'tools/New-ReadmeImages.ps1') -DemoFolder (Join-Path $out 'demo') -ImageFolder (Join-Path $root 'docs/images')
+    }
     'Package' { Invoke-Package }
     'Soak' { Invoke-Soak -Users $(if ($env:PROFILESYNC_SOAK_USERS) { $env:PROFILESYNC_SOAK_USERS } else { 1000 }) -Seeds $(if ($env:PROFILESYNC_SOAK_SEEDS) { $env:PROFILESYNC_SOAK_SEEDS } else { '1,2,3,4,5' }) }
     'Clean' {

@@ -4,9 +4,11 @@
     about_ProfileSync.help.txt from docs/help/about_ProfileSync.md.
 .DESCRIPTION
     Syntax, parameter types, positions, pipeline input, aliases and parameter sets come from the
-    built module itself; the markdown gives the words: synopsis, description, examples, each
+    built module itself, in the order Get-Command -Syntax shows them, -WhatIf and -Confirm included; the markdown gives the words: synopsis, description, examples, each
     parameter's text and default, inputs, outputs, notes, links. A cmdlet or parameter without its
     words, or words for a parameter that does not exist, fails the build: the help stays true.
+    Each cmdlet's first related link is its online help: docs/help/<cmdlet>.md under the manifest's
+    ProjectUri, which Get-Help -Online opens.
     Runs in its own process (it imports the built module).
 #>
 param(
@@ -17,7 +19,21 @@ param(
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 $module = Get-Module ProfileSync
-$common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+# -WhatIf and -Confirm (the "optional" common parameters) are documented like the cmdlet's own; the others are <CommonParameters>.
+$common = [System.Management.Automation.PSCmdlet]::CommonParameters + @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters | Where-Object { $_ -notin 'WhatIf', 'Confirm' })
+$riskMitigation = @{
+    WhatIf  = [pscustomobject]@{ Name = 'WhatIf'; Lines = @('Shows what would happen if the cmdlet runs. Nothing is written.'); Default = 'False' }
+    Confirm = [pscustomobject]@{ Name = 'Confirm'; Lines = @('Prompts you for confirmation before each change.'); Default = 'False' }
+}
+$onlineBase = "$($module.PrivateData.PSData.ProjectUri.ToString().TrimEnd('/'))/blob/main/docs/help"
+
+# The order of Get-Command -Syntax: positional parameters by position, then mandatory named ones, then the rest as declared.
+function Get-SyntaxOrder($Set) {
+    $i = 0
+    $Set.Parameters | Where-Object { $_.Name -notin $common } | ForEach-Object { [pscustomobject]@{ P = $_; Index = $i++ } } |
+        Sort-Object @{ Expression = { if ($_.P.Position -ge 0) { 0 } elseif ($_.P.IsMandatory) { 1 } else { 2 } } }, @{ Expression = { $_.P.Position } }, Index |
+        ForEach-Object P
+}
 New-Item -ItemType Directory -Force $OutputFolder | Out-Null
 
 # Reads one markdown help file into sections: text paragraphs, examples, parameters, inputs, outputs.
@@ -109,6 +125,7 @@ foreach ($command in Get-Command -Module ProfileSync -CommandType Cmdlet | Sort-
     $source = Join-Path $HelpSource "$($command.Name).md"
     if (-not (Test-Path $source)) { $problems += "$($command.Name): no help source $source"; continue }
     $words = Read-HelpMarkdown $source
+    foreach ($name in $riskMitigation.Keys) { if ($command.Parameters.ContainsKey($name) -and -not $words.Parameters.Contains($name)) { $words.Parameters[$name] = $riskMitigation[$name] } }
     $parameters = @($command.Parameters.Values | Where-Object { $_.Name -notin $common })
     foreach ($p in $parameters) { if (-not $words.Parameters.Contains($p.Name) -or -not ($words.Parameters[$p.Name].Lines -join '').Trim()) { $problems += "$($command.Name) -$($p.Name): no help text" } }
     foreach ($name in $words.Parameters.Keys) { if ($name -notin $parameters.Name) { $problems += "$($command.Name): help for -$name, which does not exist" } }
@@ -129,7 +146,7 @@ foreach ($command in Get-Command -Module ProfileSync -CommandType Cmdlet | Sort-
     foreach ($set in $command.ParameterSets) {
         $xml.WriteStartElement('syntaxItem', $cmd)
         $xml.WriteElementString('name', $maml, $command.Name)
-        foreach ($p in $set.Parameters | Where-Object { $_.Name -notin $common }) {
+        foreach ($p in Get-SyntaxOrder $set) {
             $parameter = $command.Parameters[$p.Name]
             $metadata = $parameter.ParameterSets[$set.Name]; if (-not $metadata) { $metadata = $parameter.ParameterSets['__AllParameterSets'] }
             Write-Parameter $parameter $metadata $words.Parameters[$p.Name] $true
@@ -167,6 +184,8 @@ foreach ($command in Get-Command -Module ProfileSync -CommandType Cmdlet | Sort-
     }
     $xml.WriteEndElement()
     $xml.WriteStartElement('relatedLinks', $cmd)
+    $online = "$onlineBase/$($command.Name).md"
+    $xml.WriteStartElement('navigationLink', $maml); $xml.WriteElementString('linkText', $maml, 'Online Version:'); $xml.WriteElementString('uri', $maml, $online); $xml.WriteEndElement()
     foreach ($link in $words.Links) { $xml.WriteStartElement('navigationLink', $maml); $xml.WriteElementString('linkText', $maml, $link); $xml.WriteElementString('uri', $maml, ''); $xml.WriteEndElement() }
     $xml.WriteEndElement()
     $xml.WriteEndElement()

@@ -76,7 +76,7 @@ public static class ErrorCatalog
         [ErrorIds.SignInFailed] = new(FailureKind.AuthenticationFailed, "Check the sign-in parameters (tenant, client id, certificate) and the app registration, then connect again; where no browser can open (a server, SSH), use -UseDeviceCode."),
         [ErrorIds.NoUserColumn] = new(FailureKind.InvalidInput, "Name the user column UserPrincipalName, UPN, Mail, Email, Identity or UserId; Select-Object can rename it: Select-Object @{n='UserPrincipalName';e={$_.Login}}."),
         [ErrorIds.JournalRefused] = new(FailureKind.InvalidInput, "Give -JournalPath a new file for this run, or the journal this tenant's same command wrote."),
-        [ErrorIds.ReportInputNotSupported] = new(FailureKind.InvalidInput, "Pipe the results of Get-PhotoSyncState or Sync-ProfilePhoto into Export-PhotoSyncReport."),
+        [ErrorIds.ReportInputNotSupported] = new(FailureKind.InvalidInput, "Pipe the results of Get-PhotoSyncState, Sync-ProfilePhoto, Set-ProfilePhoto or Remove-ProfilePhoto into Export-PhotoSyncReport."),
         [ErrorIds.ReportNotWritten] = new(FailureKind.ServiceError, "Give -Path a file in a folder this account may write, or leave out -NoClobber."),
         [ErrorIds.NoPhotoSource] = new(FailureKind.InvalidInput, "Give each row one photo: a file path (Path, PhotoPath or File column) or an https URL (Url or SourceUrl column); the other rows go on."),
         [ErrorIds.PhotoSourceNotFound] = new(FailureKind.NotFound, "Correct the file path or URL in the row (a relative path is read from the current location); the other rows go on."),

@@ -39,6 +39,28 @@ Describe 'Get-Help <_> -Full' -ForEach $Commands {
         }
     }
 
+    It 'shows SYNTAX as Get-Command -Syntax does: every parameter set, in its order, -WhatIf/-Confirm and common parameters included' {
+        $sets = @((Get-Command $Name -Syntax) -split "`r?`n" | Where-Object { $_.Trim() })
+        @($Help.Syntax.SyntaxItem).Count | Should -Be $sets.Count
+        $text = ($Help | Out-String -Width 4000) -split "`r?`n"
+        # SYNTAX comes first in the text, before any example that starts with the cmdlet's name.
+        $syntax = @($text | Where-Object { $_ -match "^\s+$Name " })
+        for ($i = 0; $i -lt $sets.Count; $i++) {
+            $expected = @([regex]::Matches(($sets[$i] -replace "^$Name", ''), ' \[?-(\w+)') | ForEach-Object { $_.Groups[1].Value })
+            $shown = @([regex]::Matches(($syntax[$i] -replace "^\s+$Name", ''), ' \[?-(\w+)') | ForEach-Object { $_.Groups[1].Value })
+            $shown | Should -Be $expected -Because "Get-Command -Syntax shows: $($sets[$i])"
+            $syntax[$i].TrimEnd() | Should -Match '\[<CommonParameters>\]$'
+        }
+        if ($Command.Parameters.ContainsKey('WhatIf')) {
+            foreach ($p in 'WhatIf', 'Confirm') { ($Help.Parameters.Parameter | Where-Object Name -eq $p).Description.Text | Should -Not -BeNullOrEmpty }
+        }
+    }
+
+    It 'has an online link to its page in the repository''s docs, which exists' {
+        $Command.HelpUri | Should -Be "$((Import-PowerShellDataFile (Join-Path $RepoRoot 'ProfileSync.psd1')).PrivateData.PSData.ProjectUri)/blob/main/docs/help/$Name.md"
+        Test-Path (Join-Path $RepoRoot "docs/help/$Name.md") | Should -BeTrue
+    }
+
     It 'names its output type' {
         @($Help.ReturnValues.ReturnValue).Count | Should -BeGreaterOrEqual 1
     }
@@ -50,6 +72,31 @@ Describe 'The module as PowerShell expects it' {
         foreach ($words in 'SHORT DESCRIPTION', 'InSync', 'MissingInSharePoint', 'SPS-PicturePlaceholderState', 'ProfilePhoto.Read.All', 'Sites.FullControl.All') {
             $about | Should -Match ([regex]::Escape($words))
         }
+    }
+
+    It 'has an about topic on all the cmdlets and every permission, that sends nobody to a file the package lacks' {
+        $about = Get-Help about_ProfileSync | Out-String
+        foreach ($name in (Import-PowerShellDataFile (Join-Path $RepoRoot 'ProfileSync.psd1')).CmdletsToExport) { $about | Should -Match "\b$name\b" }
+        foreach ($words in 'ProfilePhoto.ReadWrite.All', 'User.ReadWrite.All', 'Organization.Read.All') { $about | Should -Match ([regex]::Escape($words)) }
+        $about | Should -Not -Match 'README|ARCHITECTURE' -Because 'an installed package has no README'
+        (Get-Help Connect-ProfileSync -Full | Out-String) | Should -Match 'ProfilePhoto\.ReadWrite\.All'
+        (Get-Help Connect-ProfileSync -Full | Out-String) | Should -Match 'Set-ProfilePhoto'
+    }
+
+    It 'Get-Help -Online opens the cmdlet''s page (here through a stand-in for xdg-open)' -Skip:(-not $IsLinux) {
+        $bin = New-Item -ItemType Directory (Join-Path $TestDrive 'bin')
+        $opened = Join-Path $TestDrive 'opened.txt'
+        Set-Content (Join-Path $bin 'xdg-open') "#!/bin/sh`necho `"`$1`" >> '$opened'" -NoNewline
+        chmod +x (Join-Path $bin 'xdg-open')
+        $path = $env:PATH
+        try {
+            $env:PATH = "$bin$([IO.Path]::PathSeparator)$path"
+            Get-Help Sync-ProfilePhoto -Online -ErrorAction Stop
+        }
+        finally { $env:PATH = $path }
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while (-not (Test-Path $opened) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        (Get-Content $opened -Raw).Trim() | Should -Be (Get-Command Sync-ProfilePhoto).HelpUri
     }
 
     It 'has a complete manifest that Test-ModuleManifest accepts' {

@@ -57,6 +57,58 @@ Describe 'Export-PhotoSyncReport: the HTML file' {
     }
 }
 
+Describe 'Export-PhotoSyncReport: what it takes and what it refuses' {
+    BeforeAll {
+        $photo = Join-Path $TestDrive 'new-photo.jpg'
+        [IO.File]::WriteAllBytes($photo, (Invoke-WebRequest -Uri ([uri]::new($emu.Control, 'samples/photo?seed=77&format=jpeg'))).Content)
+        $script:Changes = @(
+            'user003@contoso.com' | Set-ProfilePhoto -Path $photo -Confirm:$false
+            'user004@contoso.com', 'left.company@contoso.com' | Remove-ProfilePhoto -Confirm:$false -ErrorAction SilentlyContinue
+        )
+    }
+
+    It 'takes Set-/Remove-ProfilePhoto results: their action, sides and reason, and the photos after the change' {
+        $Changes.Count | Should -Be 3
+        $csv = Join-Path $TestDrive 'changes.csv'
+        $errs = $null
+        $Changes | Export-PhotoSyncReport -Path $csv -ErrorVariable errs
+        $errs | Should -BeNullOrEmpty
+        $rows = @(Import-Csv $csv)
+        $rows.Count | Should -Be 3
+        $set = $rows | Where-Object UserPrincipalName -eq 'user003@contoso.com'
+        $set.Operation, $set.Action, $set.Exchange, $set.SharePoint | Should -Be 'Set', 'Updated', 'Updated', 'Updated'
+        $failed = $rows | Where-Object UserPrincipalName -eq 'left.company@contoso.com'
+        $failed.Action, $failed.ErrorId | Should -Be 'Failed', 'UserNotFound'
+        $failed.Reason | Should -Be ($Changes | Where-Object UserPrincipalName -eq 'left.company@contoso.com').Reason
+
+        $html = Join-Path $TestDrive 'changes.html'
+        $Changes | Export-PhotoSyncReport -Path $html
+        $text = Get-Content $html -Raw
+        $text | Should -Match '"a":"Set Updated"'
+        $text | Should -Match '"a":"Remove Removed"'
+        $text | Should -Match 'Actions: Remove Failed 1 · Remove Removed 1 · Set Updated 1'
+        $setRow = [regex]::Match($text, '\{"u":"user003@contoso.com"[^}]*\}').Value
+        $setRow | Should -Match '"x":"/9j/' -Because 'the Exchange photo after the change is shown'
+        $setRow | Should -Match '"p":"/9j/' -Because 'the SharePoint photo after the change is shown'
+    }
+
+    It 'refuses a -Path that is neither .html nor .csv, before reading any input' {
+        $txt = Join-Path $TestDrive 'x.txt'
+        { $States | Export-PhotoSyncReport -Path $txt -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidParameter*' -ExpectedMessage '*neither .html nor .csv*'
+        Test-Path $txt | Should -BeFalse
+        $States | Select-Object -First 2 | Export-PhotoSyncReport -Path (Join-Path $TestDrive 'y.txt') -Format Csv
+        @(Import-Csv (Join-Path $TestDrive 'y.txt')).Count | Should -Be 2 -Because '-Format says what to write whatever the extension'
+    }
+
+    It 'writes no file when no input was a result' {
+        $path = Join-Path $TestDrive 'refused.html'
+        $warnings = $null
+        'adele.vance@contoso.com', (Get-Date) | Export-PhotoSyncReport -Path $path -ErrorAction SilentlyContinue -WarningVariable warnings -WarningAction SilentlyContinue
+        Test-Path $path | Should -BeFalse
+        "$warnings" | Should -Match 'No report written.*none of the 2 input'
+    }
+}
+
 Describe 'Export-PhotoSyncReport in headless Chromium' {
     BeforeAll {
         $script:Browser = Start-HeadlessChromium
@@ -97,5 +149,40 @@ Describe 'Export-PhotoSyncReport in headless Chromium' {
         $names | Should -Contain '</script><script>alert(2)</script>'
         Invoke-PageScript $Browser "return document.querySelectorAll('img[src=""x""]').length + document.querySelectorAll('script').length" | Should -Be 2 -Because 'only the data block and the report''s own script exist'
         Save-Screenshot $Browser (Join-Path $Artifacts 'report-search.png')
+    }
+
+    It 'names a row''s ErrorId once' {
+        Invoke-PageScript $Browser "var s = document.getElementById('search'); s.value = ''; s.dispatchEvent(new Event('input')); return 0" | Out-Null
+        Invoke-Click $Browser (Find-Element $Browser 'button[data-state="Error"]')
+        $reason = Invoke-PageScript $Browser "return document.querySelector('#rows tr[data-state=""Error""] td.reason').textContent"
+        $id = ($States | Where-Object State -eq Error).ErrorId
+        $id | Should -Not -BeNullOrEmpty
+        [regex]::Matches($reason, [regex]::Escape($id)).Count | Should -Be 1 -Because "the reason reads: $reason"
+    }
+}
+
+Describe 'Export-PhotoSyncReport at 800 pixels wide' {
+    BeforeAll {
+        # A dry run: every row has an action (WouldUpdate is the widest word of the column).
+        $dryRun = Join-Path $TestDrive 'dry-run.html'
+        Get-EmulatorUserList $emu | Sync-ProfilePhoto -WhatIf -ErrorAction SilentlyContinue 6>$null | Export-PhotoSyncReport -Path $dryRun
+        $script:Narrow = Start-HeadlessChromium -Width 800 -Height 900
+        Open-Page $Narrow ([uri]::new($dryRun).AbsoluteUri)
+    }
+    AfterAll { if ($Narrow) { Stop-HeadlessChromium $Narrow } }
+
+    It 'shows the Action and Reason columns whole, with no sideways scrolling' {
+        $fit = Invoke-PageScript $Narrow @"
+var width = document.documentElement.clientWidth;
+var cells = Array.from(document.querySelectorAll('#rows td.action, #rows td.reason, thead th'));
+return { width: width, scroll: document.documentElement.scrollWidth, cells: cells.length,
+         beyond: cells.filter(c => c.getBoundingClientRect().right > width + 0.5).map(c => c.textContent.slice(0, 40)) };
+"@
+        $fit.cells | Should -BeGreaterThan 100
+        Invoke-PageScript $Narrow "return Array.from(document.querySelectorAll('#rows td.action')).filter(c => c.textContent === 'WouldUpdate').length" | Should -BeGreaterThan 10
+        $fit.width | Should -BeLessOrEqual 800
+        $fit.beyond | Should -BeNullOrEmpty
+        $fit.scroll | Should -BeLessOrEqual $fit.width
+        Save-Screenshot $Narrow (Join-Path $Artifacts 'report-800.png')
     }
 }

@@ -39,9 +39,15 @@ public static class SkiaNativeLibrary
         return NativeLibrary.TryLoad(name, assembly, searchPath, out var fallback) ? _handle = fallback : IntPtr.Zero;
     }
 
-    internal static IEnumerable<string> Candidates(string folder)
+    internal static IEnumerable<string> Candidates(string folder) =>
+        Candidates(folder, OperatingSystem.IsWindows() ? OSPlatform.Windows : OperatingSystem.IsMacOS() ? OSPlatform.OSX : OSPlatform.Linux,
+            RuntimeInformation.ProcessArchitecture,
+            RuntimeInformation.RuntimeIdentifier.Contains("musl", StringComparison.OrdinalIgnoreCase) || File.Exists("/etc/alpine-release"));
+
+    /// <summary>Where the library is looked for on a platform, in order (the build ships these folders only).</summary>
+    internal static IEnumerable<string> Candidates(string folder, OSPlatform os, Architecture architecture, bool musl)
     {
-        var arch = RuntimeInformation.ProcessArchitecture switch
+        var arch = architecture switch
         {
             Architecture.X64 => "x64",
             Architecture.Arm64 => "arm64",
@@ -51,12 +57,12 @@ public static class SkiaNativeLibrary
         };
         string file;
         string[] rids;
-        if (OperatingSystem.IsWindows())
+        if (os == OSPlatform.Windows)
         {
             file = "libSkiaSharp.dll";
             rids = new[] { $"win-{arch}" };
         }
-        else if (OperatingSystem.IsMacOS())
+        else if (os == OSPlatform.OSX)
         {
             file = "libSkiaSharp.dylib";
             rids = new[] { "osx", $"osx-{arch}" };
@@ -64,7 +70,6 @@ public static class SkiaNativeLibrary
         else
         {
             file = "libSkiaSharp.so";
-            var musl = RuntimeInformation.RuntimeIdentifier.Contains("musl", StringComparison.OrdinalIgnoreCase) || File.Exists("/etc/alpine-release");
             rids = musl ? new[] { $"linux-musl-{arch}", $"linux-{arch}" } : new[] { $"linux-{arch}" };
         }
         foreach (var rid in rids) yield return Path.Combine(folder, "runtimes", rid, "native", file);

@@ -12,6 +12,8 @@ public static class CsvReport
     public static readonly string[] Columns =
     {
         "UserPrincipalName", "DisplayName", "State", "Action", "Reason", "ErrorId", "ComparedBy", "Distance", "ExchangePhotoETag", "SharePointPictureUrl", "CheckedAt",
+        // Set-/Remove-ProfilePhoto rows (their State is empty): the operation and what happened on each side.
+        "Operation", "Exchange", "SharePoint",
     };
 
     public static void Write(TextWriter writer, IEnumerable<ReportRow> rows)
@@ -22,9 +24,10 @@ public static class CsvReport
         {
             string?[] cells =
             {
-                row.UserPrincipalName, row.DisplayName, row.State.ToString(), row.Action?.ToString(), row.Reason, row.ErrorId,
+                row.UserPrincipalName, row.DisplayName, row.State?.ToString(), row.Action, row.Reason, row.ErrorId,
                 row.ComparedBy.ToString(), row.Distance?.ToString("0.0", CultureInfo.InvariantCulture), row.ExchangePhotoETag,
                 row.SharePointPictureUrl, row.CheckedAt.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                row.Operation, row.Exchange?.ToString(), row.SharePoint?.ToString(),
             };
             writer.Write(string.Join(",", cells.Select(Cell)));
             writer.Write("\r\n");

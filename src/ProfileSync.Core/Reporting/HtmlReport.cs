@@ -31,7 +31,7 @@ public static class HtmlReport
         Func<ReportRow, CancellationToken, Task<ReportPhotoPair>>? photos, int concurrency, Action<int>? progress, CancellationToken cancellationToken)
     {
         var counts = States.ToDictionary(s => s, s => rows.Count(r => r.State == s));
-        var actions = rows.Where(r => r.Action is not null).GroupBy(r => r.Action!.Value).ToDictionary(g => g.Key, g => g.Count());
+        var actions = rows.Where(r => r.Action is not null).GroupBy(ActionText).ToDictionary(g => g.Key!, g => g.Count());
         var style = Style;
         var script = Script;
         var csp = $"default-src 'none'; img-src data:; style-src '{Hash(style)}'; script-src '{Hash(script)}'; base-uri 'none'; form-action 'none'";
@@ -51,7 +51,7 @@ public static class HtmlReport
             head.Append($"<button type=\"button\" data-state=\"{state}\" class=\"st-{state}\">{state} <span id=\"count-{state}\">{counts[state]}</span></button>\n");
         head.Append("</nav>\n");
         if (actions.Count > 0)
-            head.Append("<p class=\"meta\">Sync: ").Append(string.Join(" · ", actions.OrderBy(a => a.Key).Select(a => $"{a.Key} {a.Value}"))).Append("</p>\n");
+            head.Append("<p class=\"meta\">Actions: ").Append(string.Join(" · ", actions.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{E(a.Key)} {a.Value}"))).Append("</p>\n");
         head.Append("<p><input id=\"search\" type=\"search\" placeholder=\"Search users and reasons\" aria-label=\"Search\"> <span id=\"shown\"></span></p>\n");
         head.Append("<table>\n<thead><tr><th>Exchange</th><th>SharePoint</th><th>User</th><th>State</th><th>Action</th><th>Reason</th></tr></thead>\n<tbody id=\"rows\"></tbody>\n</table>\n");
         head.Append("<p id=\"pager\"><button type=\"button\" id=\"prev\">Previous</button> <span id=\"page\"></span> <button type=\"button\" id=\"next\">Next</button></p>\n");
@@ -90,14 +90,19 @@ public static class HtmlReport
     {
         u = row.UserPrincipalName,
         d = row.DisplayName,
-        s = row.State.ToString(),
-        a = row.Action?.ToString(),
+        s = row.State?.ToString(),
+        g = row.Operation is null ? null : $"Exchange {row.Exchange} · SharePoint {row.SharePoint}",
+        a = ActionText(row),
         r = row.Reason,
-        e = row.ErrorId,
+        // The ErrorId once: not again when the reason already names it.
+        e = row.ErrorId is { } id && row.Reason?.Contains(id, StringComparison.Ordinal) != true ? id : null,
         n = photos.Note,
         x = photos.Exchange is null ? null : Convert.ToBase64String(photos.Exchange),
         p = photos.SharePoint is null ? null : Convert.ToBase64String(photos.SharePoint),
     }, Json);
+
+    /// <summary>What the row's command did: "WouldUpdate" for a sync, "Set Updated" or "Remove Failed" for a change.</summary>
+    private static string? ActionText(ReportRow row) => row.Operation is null ? row.Action : $"{row.Operation} {row.Action}";
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 
@@ -112,7 +117,8 @@ h1{font-size:1.4em;margin:0 0 .2em}.meta{color:#555;margin:.2em 0}
 nav button,#pager button{margin:.2em .3em .2em 0;padding:.3em .7em;border:1px solid #bbb;border-radius:1em;background:#f7f7f7;cursor:pointer}
 nav button.on{background:#0f6cbd;color:#fff;border-color:#0f6cbd}
 #search{width:22em;padding:.3em}
-table{border-collapse:collapse;margin-top:.5em;width:100%}td.user{min-width:16em;max-width:24em;overflow-wrap:break-word}td.reason{min-width:18em}.upn{color:#666;font-size:.85em}th,td{padding:.25em .6em;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:middle}
+table{border-collapse:collapse;margin-top:.5em;width:100%}td.user{min-width:10em;max-width:22em;overflow-wrap:anywhere}td.reason{min-width:12em;overflow-wrap:anywhere}.upn{color:#666;font-size:.85em}th,td{padding:.25em .6em;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:middle}
+@media (max-width:900px){body{margin:.6em}table{font-size:.875em}th,td{padding:.2em .3em}td img{width:40px;height:40px}}
 td img{width:48px;height:48px;border-radius:50%;display:block}td.nophoto{color:#999;text-align:center}
 /*states*/
 nav button.on span{color:#fff}
@@ -150,8 +156,8 @@ nav button.on span{color:#fff}
       var who = text(r.d || r.u, 'user');
       if (r.d) { var upn = document.createElement('div'); upn.className = 'upn'; upn.textContent = r.u; who.appendChild(upn); }
       tr.appendChild(who);
-      tr.appendChild(text(r.s, 'st-' + r.s));
-      tr.appendChild(text(r.a));
+      tr.appendChild(r.s ? text(r.s, 'st-' + r.s) : text(r.g, 'sides'));
+      tr.appendChild(text(r.a, 'action'));
       tr.appendChild(text([r.r, r.e, r.n].filter(Boolean).join(' \u00b7 '), 'reason'));
       body.appendChild(tr);
     });

@@ -23,16 +23,18 @@ public sealed class ReportPhotoFetcher(ProfileSyncConnection connection)
 
     public async Task<ReportPhotoPair> FetchAsync(ReportRow row, CancellationToken cancellationToken)
     {
-        var rule = PhotoStateRules.For(row.State);
-        if (!(rule.FetchExchangePhoto || rule.FetchSharePointPhoto) || !UserRef.TryParse(row.UserPrincipalName, out var user, out _)) return new(null, null, null);
+        // A Set/Remove row has no state: it shows both photos as they are after the change.
+        var (fetchExchange, fetchSharePoint) = row.State is { } state
+            ? (PhotoStateRules.For(state).FetchExchangePhoto, PhotoStateRules.For(state).FetchSharePointPhoto) : (true, true);
+        if (!(fetchExchange || fetchSharePoint) || !UserRef.TryParse(row.UserPrincipalName, out var user, out _)) return new(null, null, null);
         var notes = new List<string>();
         // Photos held only in Entra ID can be any size and lack the 48x48 one: then the photo itself, once.
-        var exchange = !rule.FetchExchangePhoto ? null : await Fetch("Exchange", notes, async () =>
+        var exchange = !fetchExchange ? null : await Fetch("Exchange", notes, async () =>
             await connection.Exchange.GetPhotoBytesAsync(user!, cancellationToken, GraphSize).ConfigureAwait(false)
             ?? await connection.Exchange.GetPhotoBytesAsync(user!, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
 
         byte[]? sharePoint = null;
-        if (rule.FetchSharePointPhoto && row.SharePointPictureUrl is { Length: > 0 } url)
+        if (fetchSharePoint && row.SharePointPictureUrl is { Length: > 0 } url)
         {
             var location = connection.Library.Locate(url);
             if (location is null) notes.Add("the SharePoint picture is outside the tenant and was not fetched");
@@ -53,7 +55,8 @@ public sealed class ReportPhotoFetcher(ProfileSyncConnection connection)
             }
             catch (ProfileSyncException ex) when (!cancellationToken.IsCancellationRequested)
             {
-                into.Add($"the {service} photo could not be shown ({ex.ErrorId})");
+                // The row's own ErrorId is shown once, with its reason.
+                into.Add($"the {service} photo could not be shown" + (ex.ErrorId == row.ErrorId ? "" : $" ({ex.ErrorId})"));
                 return null;
             }
         }

@@ -318,7 +318,8 @@ public sealed class PhotoSyncService
             return new PhotoSyncResult
             {
                 UserPrincipalName = before.UserPrincipalName, Action = SyncAction.Updated, StateBefore = before.State,
-                PictureUrl = pictureUrl, Reason = string.Join(" ", new[] { before.Reason, note, leftoverNote, cleanup.Failure?.Message }.Where(t => !string.IsNullOrEmpty(t))),
+                PictureUrl = pictureUrl, ThumbnailFileName = prefix + UserPhotoLibrary.MediumSuffix,
+                Reason = string.Join(" ", new[] { before.Reason, note, leftoverNote, cleanup.Failure?.Message }.Where(t => !string.IsNullOrEmpty(t))),
                 Check = before, CleanupFailure = cleanup.Failure, LeftoverSetsRecycled = leftovers,
             };
         }
@@ -437,12 +438,21 @@ public sealed class PhotoSyncService
         Failure = before.State == PhotoState.Error ? before.Failure : null,
     };
 
-    /// <summary>A user the admin declined at the confirmation prompt (or -WhatIf): nothing written, not finished for the journal.</summary>
-    public static PhotoSyncResult NotConfirmed(PhotoSyncState before, bool whatIf) => new()
+    /// <summary>
+    /// A user the admin declined at the confirmation prompt (or -WhatIf): nothing written, not finished for the journal.
+    /// A -WhatIf result names the file the write would make (its name depends only on the user and the Exchange etag).
+    /// </summary>
+    public static PhotoSyncResult NotConfirmed(UserCheck check, bool whatIf)
     {
-        UserPrincipalName = before.UserPrincipalName, Action = whatIf ? SyncAction.WouldUpdate : SyncAction.Skipped, StateBefore = before.State,
-        PictureUrl = before.SharePointPictureUrl, Reason = whatIf ? before.Reason : "Declined at the confirmation prompt.", Check = before, Declined = true,
-    };
+        var before = check.State;
+        return new()
+        {
+            UserPrincipalName = before.UserPrincipalName, Action = whatIf ? SyncAction.WouldUpdate : SyncAction.Skipped, StateBefore = before.State,
+            PictureUrl = before.SharePointPictureUrl, Reason = whatIf ? before.Reason : "Declined at the confirmation prompt.", Check = before, Declined = true,
+            ThumbnailFileName = whatIf && check.Exchange?.ETag is { Length: > 0 } etag
+                ? OwnerOf(check) + "_" + UserPhotoLibrary.PhotoToken(check.User, etag) + UserPhotoLibrary.MediumSuffix : null,
+        };
+    }
 
     /// <summary>
     /// Where to write and under which base name: the folder -PhotoFolder names; else the folder of the

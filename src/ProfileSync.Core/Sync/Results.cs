@@ -77,6 +77,8 @@ public sealed class PhotoSyncResult : IUserOutcome
     public PhotoState StateBefore { get; init; }
     /// <summary>PictureURL after the run (unchanged when nothing was written).</summary>
     public string? PictureUrl { get; init; }
+    /// <summary>The file name of the thumbnail PictureURL names (M): as written (Updated), or as the write would name it (WouldUpdate).</summary>
+    public string? ThumbnailFileName { get; init; }
     public string? Reason { get; init; }
     /// <summary>Why it failed (Action Failed): ErrorId, category, service answer, what to do.</summary>
     public Failure? Failure { get; init; }

@@ -9,8 +9,9 @@ namespace ProfileSync.PowerShell.Commands;
 public enum PhotoSyncReportFormat { Auto, Html, Csv }
 
 /// <summary>
-/// Writes the results of Get-PhotoSyncState or Sync-ProfilePhoto to one file: an HTML page with both
-/// photos side by side (self-contained), or a CSV. The file is written whole or not at all.
+/// Writes the results of Get-PhotoSyncState, Sync-ProfilePhoto, Set-ProfilePhoto or Remove-ProfilePhoto
+/// to one file: an HTML page with both photos side by side (self-contained), or a CSV. The file is
+/// written whole or not at all, and not at all when no input was a result.
 /// </summary>
 [Cmdlet(VerbsData.Export, "PhotoSyncReport", SupportsShouldProcess = true)]
 [OutputType(typeof(FileInfo))]
@@ -19,12 +20,12 @@ public sealed class ExportPhotoSyncReportCommand : PSCmdlet, IDisposable
     private readonly List<ReportRow> _rows = new();
     private readonly CancellationTokenSource _stop = new();
 
-    /// <summary>The file to write. .csv gives a CSV, anything else HTML, unless -Format says.</summary>
+    /// <summary>The file to write: .html or .htm gives HTML, .csv a CSV; another extension only with -Format.</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
-    /// <summary>A result of Get-PhotoSyncState or Sync-ProfilePhoto, from the pipeline.</summary>
+    /// <summary>A result of Get-PhotoSyncState, Sync-ProfilePhoto, Set-ProfilePhoto or Remove-ProfilePhoto, from the pipeline.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     [AllowNull]
     public PSObject? InputObject { get; set; }
@@ -58,33 +59,50 @@ public sealed class ExportPhotoSyncReportCommand : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    private string _path = "";
+    private PhotoSyncReportFormat _format;
+    private int _refused;
+
+    // The path is judged before any input arrives: a wrong one stops the pipeline before the commands upstream do any work.
+    protected override void BeginProcessing()
+    {
+        _path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        var byExtension = ReportFormats.FromPath(_path);
+        if (Format == PhotoSyncReportFormat.Auto && byExtension is null)
+            ThrowTerminatingError(ErrorRecords.For(ErrorIds.InvalidParameter,
+                $"-Path '{Path}' ends in neither .html nor .csv: Export-PhotoSyncReport writes an HTML page (.html, .htm) or a CSV (.csv).", Path,
+                "Give a -Path ending in .html or .csv (or say -Format Html or -Format Csv for another extension)."));
+        _format = Format != PhotoSyncReportFormat.Auto ? Format : byExtension == ReportFormat.Csv ? PhotoSyncReportFormat.Csv : PhotoSyncReportFormat.Html;
+    }
+
     protected override void ProcessRecord()
     {
-        switch (InputObject?.BaseObject)
-        {
-            case PhotoSyncState state: _rows.Add(ReportRow.From(state)); break;
-            case PhotoSyncResult result: _rows.Add(ReportRow.From(result)); break;
-            case null: break;
-            default:
-                WriteError(ErrorRecords.For(ErrorIds.ReportInputNotSupported,
-                    $"Export-PhotoSyncReport takes the results of Get-PhotoSyncState or Sync-ProfilePhoto, not {InputObject.BaseObject.GetType().FullName} ('{InputObject}').",
-                    InputObject, "Pipe Get-PhotoSyncState or Sync-ProfilePhoto into Export-PhotoSyncReport; the other rows go on."));
-                break;
-        }
+        if (InputObject?.BaseObject is null) return;
+        if (ReportRow.FromResult(InputObject.BaseObject) is { } row) { _rows.Add(row); return; }
+        _refused++;
+        WriteError(ErrorRecords.For(ErrorIds.ReportInputNotSupported,
+            $"Export-PhotoSyncReport takes the results of {ReportRow.Producers}, not {InputObject.BaseObject.GetType().FullName} ('{InputObject}').",
+            InputObject, $"Pipe {ReportRow.Producers} into Export-PhotoSyncReport; the other rows go on."));
     }
 
     protected override void EndProcessing()
     {
-        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-        var format = Format != PhotoSyncReportFormat.Auto ? Format
-            : path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? PhotoSyncReportFormat.Csv : PhotoSyncReportFormat.Html;
+        var path = _path;
+        var format = _format;
+        if (_rows.Count == 0)
+        {
+            WriteWarning(_refused > 0
+                ? $"No report written to '{path}': none of the {_refused} input object(s) was a result of {ReportRow.Producers}."
+                : $"No report written to '{path}': no result came in.");
+            return;
+        }
         if (NoClobber && File.Exists(path))
             ThrowTerminatingError(ErrorRecords.For(ErrorIds.ReportNotWritten, $"The report '{path}' exists and -NoClobber was given.", path,
                 "Choose another -Path, or leave out -NoClobber to replace it."));
         if (!ShouldProcess(path, $"Write the {format.ToString().ToUpperInvariant()} report of {_rows.Count} users")) return;
 
         // What needs attention first (PhotoStateRules.AttentionOrder); by UPN within.
-        var rows = _rows.OrderBy(r => PhotoStateRules.For(r.State).AttentionOrder).ThenBy(r => r.UserPrincipalName, StringComparer.OrdinalIgnoreCase).ToList();
+        var rows = _rows.OrderBy(r => r.AttentionOrder).ThenBy(r => r.UserPrincipalName, StringComparer.OrdinalIgnoreCase).ToList();
         var connection = Connection?.Connection ?? ProfileSyncSession.Current;
         ReportPhotoFetcher? fetcher = null;
         string? photoNote = null;

@@ -75,7 +75,7 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase<UserCheck, PhotoSy
                 $"Write the Exchange photo of '{target}' to SharePoint?", "Sync-ProfilePhoto", out var reason))
             Run.Continue(check.User, writes: true, async ct => Step.Done(await Run.Services.Photos.SyncAsync(check, Options, ct).ConfigureAwait(false)));
         else
-            WriteOutcome(Run.Conclude(PhotoSyncService.NotConfirmed(state, whatIf: reason == ShouldProcessReason.WhatIf)));
+            WriteOutcome(Run.Conclude(PhotoSyncService.NotConfirmed(check, whatIf: reason == ShouldProcessReason.WhatIf)));
     }
 
     protected override void WriteOutcome(PhotoSyncResult outcome)
