@@ -30,15 +30,18 @@ public sealed class PeopleIndex
     {
         try
         {
-            var listed = new Dictionary<UInt128, Entry>();
-            await foreach (var profile in search.ListAsync(cancellationToken).ConfigureAwait(false)) listed[CompactKeySet.Digest(profile.UserPrincipalName)] = Entry.Of(profile);
-            if (listed.Count == 0)
+            // Filled in place (not ready until the end): a second copy would double the index's peak.
+            await foreach (var profile in search.ListAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var entry = Entry.Of(profile, _folders);
+                lock (_gate) _byUpn[CompactKeySet.Digest(profile.UserPrincipalName)] = entry;
+            }
+            if (Count == 0)
             {
                 // 200 with no rows: an empty index, or app-only people search failing silently (reported in some tenants).
                 LoadError = "People search answered with no rows (reported for app-only sign-in in some tenants)";
                 return;
             }
-            lock (_gate) foreach (var (upn, profile) in listed) _byUpn[upn] = profile;
             IsReady = true;
         }
         catch (ProfileSyncException ex)
@@ -49,6 +52,7 @@ public sealed class PeopleIndex
         {
             LoadError = "The run stopped before People search was read.";
         }
+        if (!IsReady) lock (_gate) _byUpn.Clear();
     }
 
     /// <summary>The user's index entry; null when the index is not ready or does not hold the user.</summary>
@@ -57,17 +61,31 @@ public sealed class PeopleIndex
         if (!IsReady) return null;
         Entry entry;
         lock (_gate) if (!_byUpn.TryGetValue(CompactKeySet.Digest(user.UserPrincipalName), out entry)) return null;
-        return new IndexedProfile(user.UserPrincipalName, user.ClaimsAccountName, entry.PictureUrl, entry.PlaceholderState, PictureTimestamp: null,
+        var pictureUrl = entry.PictureFile is null ? null : entry.PictureFolder + entry.PictureFile;
+        return new IndexedProfile(user.UserPrincipalName, user.ClaimsAccountName, pictureUrl, entry.PlaceholderState, PictureTimestamp: null,
             entry.ObjectId is Guid id ? id.ToString("D") : null) { DisplayName = entry.DisplayName };
     }
 
+    /// <summary>PictureURLs up to their last '/', each kept once: nearly every user's is the same photo folder.</summary>
+    private readonly Dictionary<string, string> _folders = new(StringComparer.Ordinal);
+
     /// <summary>
     /// An entry as kept: no account name (the UPN gives it), no timestamp or profile id (a write reads
-    /// the live profile first), the object id as a Guid.
+    /// the live profile first), PictureURL as a shared folder plus the file name, the object id as a Guid.
     /// </summary>
-    private readonly record struct Entry(string? PictureUrl, string? PlaceholderState, Guid? ObjectId, string? DisplayName)
+    private readonly record struct Entry(string? PictureFolder, string? PictureFile, string? PlaceholderState, Guid? ObjectId, string? DisplayName)
     {
-        public static Entry Of(IndexedProfile p) => new(p.PictureUrl, p.PlaceholderState switch { "0" => "0", "1" => "1", _ => null },
-            Guid.TryParse(p.ObjectId, out var id) ? id : null, p.DisplayName);
+        public static Entry Of(IndexedProfile p, Dictionary<string, string> folders)
+        {
+            string? folder = null, file = null;
+            if (p.PictureUrl is string url)
+            {
+                var slash = url.LastIndexOf('/') + 1;
+                var key = url[..slash];
+                lock (folders) folder = folders.TryGetValue(key, out var shared) ? shared : folders[key] = key;
+                file = url[slash..];
+            }
+            return new(folder, file, p.PlaceholderState switch { "0" => "0", "1" => "1", _ => null }, Guid.TryParse(p.ObjectId, out var id) ? id : null, p.DisplayName);
+        }
     }
 }
