@@ -11,8 +11,8 @@ public sealed partial class Emulator
         graph.Use(GraphGateAsync);
         MapGraphRoutes(graph);
         // $batch items take the same route table and matcher as top-level requests, through a second
-        // routing pipeline over this host's endpoints; it leaves out the gate, as Graph authorizes, counts
-        // and logs the batch as one request (BatchAsync counts its items).
+        // routing pipeline over this host's endpoints. It leaves out the gate: the token, faults and log
+        // belong to the $batch request, and BatchAsync spends each item's cost and logs it.
         var batchItems = new ApplicationBuilder(graph.Services);
         batchItems.UseRouting();
         batchItems.UseEndpoints(items => { foreach (var endpoints in ((IEndpointRouteBuilder)graph).DataSources) items.DataSources.Add(endpoints); });
