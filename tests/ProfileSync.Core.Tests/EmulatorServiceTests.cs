@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security;
+using System.Text.Json.Nodes;
 using ProfileSync.Core.Http;
 using ProfileSync.Core.Identity;
 using ProfileSync.Core.SharePoint;
@@ -266,5 +267,73 @@ public class EmulatorServiceTests
         };
         r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", emulator.SharePointToken);
         Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(r)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_batch_item_gets_the_answer_the_same_request_gets_on_its_own()
+    {
+        await using var emulator = await Emulator.StartAsync(Scenario.Load(DemoScenario));
+        using var http = new HttpClient();
+        string[] urls = ["/users/adele.vance@contoso.com/photo", "/users/no.photo2@contoso.com/photo", "/users/nobody@contoso.com/photo/$value", "/users/adele.vance@contoso.com/manager", "/me"];
+        var batch = new JsonObject { ["requests"] = new JsonArray(urls.Select((url, i) => (JsonNode)new JsonObject { ["id"] = i.ToString(), ["method"] = "GET", ["url"] = url }).ToArray()) };
+        var answers = JsonNode.Parse(await (await http.SendAsync(GraphRequest(emulator, HttpMethod.Post, "/$batch", batch.ToJsonString()))).Content.ReadAsStringAsync())!["responses"]!.AsArray();
+        for (var i = 0; i < urls.Length; i++)
+        {
+            using var alone = await http.SendAsync(GraphRequest(emulator, HttpMethod.Get, urls[i]));
+            var item = answers.Single(a => a!["id"]!.GetValue<string>() == i.ToString())!;
+            Assert.Equal((int)alone.StatusCode, item["status"]!.GetValue<int>());
+            Assert.Equal(JsonNode.Parse(await alone.Content.ReadAsStringAsync())!["error"]?["code"]?.GetValue<string>(), item["body"]!["error"]?["code"]?.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public async Task A_function_argument_is_a_string_literal_slashes_and_doubled_quotes_included_or_an_alias()
+    {
+        await using var emulator = await Emulator.StartAsync(Scenario.Load(DemoScenario));
+        using var http = new HttpClient();
+        var folders = new List<string>();
+        foreach (var path in new[] { "/_api/web/GetFolderByServerRelativePath(decodedurl='/User%20Photos')/Folders", "/_api/web/GetFolderByServerRelativePath(decodedurl=@a1)/Folders?@a1='%2FUser%20Photos'" })
+        {
+            using var answer = await http.SendAsync(SharePointRequest(emulator, HttpMethod.Get, path));
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            folders.Add(await answer.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(folders[0], folders[1]);
+
+        var folder = emulator.State.FolderUrls()[^1];
+        var upload = SharePointRequest(emulator, HttpMethod.Post, $"/_api/web/GetFolderByServerRelativePath(decodedurl='{folder}')/Files/AddUsingPath(decodedurl='o''brien 100%.jpg',overwrite=true)");
+        upload.Content = new ByteArrayContent([1, 2, 3]);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(upload)).StatusCode);
+        Assert.Equal(new byte[] { 1, 2, 3 }, emulator.State.ReadFile(folder + "/o'brien 100%.jpg"));
+    }
+
+    [Fact]
+    public async Task A_known_path_with_another_method_gets_the_service_answer_not_405()
+    {
+        await using var emulator = await Emulator.StartAsync(Scenario.Load(DemoScenario));
+        using var http = new HttpClient();
+        using var graph = await http.SendAsync(GraphRequest(emulator, HttpMethod.Delete, "/subscribedSkus"));
+        Assert.Equal(HttpStatusCode.BadRequest, graph.StatusCode);
+        Assert.Equal("BadRequest", JsonNode.Parse(await graph.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+        using var sharePoint = await http.SendAsync(SharePointRequest(emulator, HttpMethod.Post, "/_api/web"));
+        Assert.Equal(HttpStatusCode.NotFound, sharePoint.StatusCode);
+        Assert.Equal("-1, Microsoft.SharePoint.Client.InvalidClientQueryException", JsonNode.Parse(await sharePoint.Content.ReadAsStringAsync())!["odata.error"]!["code"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(emulator.ControlUrl, "faults"))).StatusCode);
+    }
+
+    private static HttpRequestMessage GraphRequest(Emulator emulator, HttpMethod method, string url, string? json = null)
+    {
+        var request = new HttpRequestMessage(method, new Uri(emulator.GraphUrl, "v1.0" + url));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", emulator.GraphToken);
+        if (json is not null) request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        return request;
+    }
+
+    private static HttpRequestMessage SharePointRequest(Emulator emulator, HttpMethod method, string path)
+    {
+        var request = new HttpRequestMessage(method, new Uri(emulator.MySiteUrl, path));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", emulator.SharePointToken);
+        request.Headers.Accept.Add(MediaTypeWithQualityHeaderValue.Parse("application/json;odata=nometadata"));
+        return request;
     }
 }

@@ -3,7 +3,41 @@ namespace ProfileSync.TenantEmulator;
 /// <summary>Microsoft Graph as ProfileSync meets it: users, photos (read, write, delete), $batch, /subscribedSkus, and Graph's error answers.</summary>
 public sealed partial class Emulator
 {
-    private async Task HandleGraphAsync(HttpContext ctx)
+    /// <summary>Routes a $batch item through the Graph host's own endpoints; see <see cref="ServeGraph"/>.</summary>
+    private RequestDelegate _routeBatchItem = null!;
+
+    private void ServeGraph(WebApplication graph)
+    {
+        graph.Use(GraphGateAsync);
+        MapGraphRoutes(graph);
+        // $batch items take the same route table and matcher as top-level requests, through a second
+        // routing pipeline over this host's endpoints. It leaves out the gate: the token, faults and log
+        // belong to the $batch request, and BatchAsync spends each item's cost and logs it.
+        var batchItems = new ApplicationBuilder(graph.Services);
+        batchItems.UseRouting();
+        batchItems.UseEndpoints(items => { foreach (var endpoints in ((IEndpointRouteBuilder)graph).DataSources) items.DataSources.Add(endpoints); });
+        _routeBatchItem = batchItems.Build();
+    }
+
+    private void MapGraphRoutes(IEndpointRouteBuilder graph)
+    {
+        var v1 = graph.MapGroup("/v1.0");
+        v1.MapPost("/$batch", BatchAsync);
+        v1.MapGet("/subscribedSkus", SubscribedSkusAsync);
+        v1.MapGet("/users", ListUsersAsync);
+        v1.MapGet("/users/{key}", ReadUserAsync);
+        var user = v1.MapGroup("/users/{key}");
+        user.MapGet("/photo", ctx => InMailboxAsync(ctx, PhotoMetadataAsync));
+        user.MapGet("/photo/$value", ctx => InMailboxAsync(ctx, PhotoValueAsync));
+        user.MapGet("/photos/{size}/$value", ctx => InMailboxAsync(ctx, SizedPhotoAsync));
+        user.MapMethods("/photo/$value", ["PUT", "PATCH", "DELETE"], ctx => InMailboxAsync(ctx, WritePhotoAsync));
+        // Catch-alls for any method, so a known path asked with another method gets Graph's answer, not routing's 405.
+        user.Map("/{segment}/{**rest}", UnsupportedUserRequestAsync);
+        graph.Map("/{**path}", UnknownSegmentAsync);
+    }
+
+    /// <summary>What every request meets before its route: the token, the ceilings' accounting, injected faults; then the log.</summary>
+    private async Task GraphGateAsync(HttpContext ctx, RequestDelegate route)
     {
         var received = DateTimeOffset.UtcNow;
         var target = RawTarget(ctx);
@@ -20,7 +54,7 @@ public sealed partial class Emulator
             }
             if (ctx.Request.Path.Value != "/v1.0/$batch") _ceilings.SpendGraph(Scenario, GraphCost(ctx.Request.Method, ctx.Request.Path.Value ?? ""), received);
             if (await InjectGraphFaultAsync(ctx, target)) return;
-            await RouteGraphAsync(ctx);
+            await route(ctx);
         }
         finally
         {
@@ -28,63 +62,51 @@ public sealed partial class Emulator
         }
     }
 
-    private async Task RouteGraphAsync(HttpContext ctx)
+    /// <summary>No route: Graph names the segment after the version it does not know.</summary>
+    private static Task UnknownSegmentAsync(HttpContext ctx)
     {
-        if (ctx.Request.Path.Value == "/v1.0/$batch" && ctx.Request.Method == "POST")
-        {
-            await BatchAsync(ctx);
-            return;
-        }
-        if (ctx.Request.Path.Value == "/v1.0/subscribedSkus" && ctx.Request.Method == "GET")
-        {
-            await SubscribedSkusAsync(ctx);
-            return;
-        }
-        // /v1.0/users/{id|upn}/photo[/$value] or /v1.0/users/{id}/photos/{size}/$value
         var segments = ctx.Request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (segments.Length == 2 && segments[0] == "v1.0" && segments[1].Equals("users", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
-        {
-            if (!Rights(ctx).CanListUsers)
-            {
-                await GraphErrorAsync(ctx, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
-                return;
-            }
-            await ListUsersAsync(ctx);
-            return;
-        }
-        if (segments.Length == 3 && segments[0] == "v1.0" && segments[1].Equals("users", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
-        {
-            await ReadUserAsync(ctx, segments[2]);
-            return;
-        }
-        if (segments.Length < 4 || segments[0] != "v1.0" || !segments[1].Equals("users", StringComparison.OrdinalIgnoreCase))
-        {
-            await GraphErrorAsync(ctx, 400, "BadRequest", $"Resource not found for the segment '{(segments.Length > 1 ? segments[1] : "")}'.");
-            return;
-        }
+        return GraphErrorAsync(ctx, 400, "BadRequest", $"Resource not found for the segment '{(segments.Length > 1 ? segments[1] : "")}'.");
+    }
+
+    /// <summary>Any other request below a user: refused only once the caller may read photos and the user exists.</summary>
+    private async Task UnsupportedUserRequestAsync(HttpContext ctx)
+    {
+        if (await PhotoOwnerAsync(ctx) is null) return;
+        await GraphErrorAsync(ctx, 400, "BadRequest", "Unsupported request.");
+    }
+
+    /// <summary>The {key} route value: an id or UPN, bare or as a key literal ('upn') with its quotes doubled.</summary>
+    private static string UserKey(HttpContext ctx)
+    {
+        var key = (string)ctx.Request.RouteValues["key"]!;
+        return key.StartsWith("('", StringComparison.Ordinal) && key.EndsWith("')", StringComparison.Ordinal) ? key[2..^2].Replace("''", "'") : key;
+    }
+
+    /// <summary>The user a photo request is about, once the caller may read photos and the user is in Graph; null once an error is answered.</summary>
+    private async Task<EmulatedUser?> PhotoOwnerAsync(HttpContext ctx)
+    {
         if (!Rights(ctx).CanReadPhotos || !Scenario.GraphPhotoAllowed)
         {
             await GraphErrorAsync(ctx, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
-            return;
+            return null;
         }
-        var key = segments[2];
-        if (key.StartsWith("('", StringComparison.Ordinal) && key.EndsWith("')", StringComparison.Ordinal)) key = key[2..^2].Replace("''", "'");
+        var key = UserKey(ctx);
         var user = State.FindByKey(key);
         if (user is null || !user.InGraph)
         {
             if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
             await GraphErrorAsync(ctx, 404, "Request_ResourceNotFound", $"Resource '{key}' does not exist or one of its queried reference-property objects are not present.");
-            return;
+            return null;
         }
-        var rest = string.Join('/', segments.Skip(3));
-        var isValue = rest.EndsWith("$value", StringComparison.Ordinal);
-        var isWrite = rest == "photo/$value" && ctx.Request.Method is "PUT" or "PATCH" or "DELETE";
-        if (!isWrite && (!(rest is "photo" or "photo/$value" || (rest.StartsWith("photos/", StringComparison.Ordinal) && isValue)) || ctx.Request.Method != "GET"))
-        {
-            await GraphErrorAsync(ctx, 400, "BadRequest", "Unsupported request.");
-            return;
-        }
+        return user;
+    }
 
+    /// <summary>A photo read or write: answered inside the mailbox's concurrency limit, which is also where the service's time is spent.</summary>
+    private async Task InMailboxAsync(HttpContext ctx, Func<HttpContext, EmulatedUser, Task> answer)
+    {
+        var user = await PhotoOwnerAsync(ctx);
+        if (user is null) return;
         if (!_mailboxes.TryEnter(user.Id, Scenario.GraphMailboxConcurrency))
         {
             ctx.Response.Headers.RetryAfter = Scenario.GraphRetryAfterSeconds.ToString();
@@ -93,70 +115,8 @@ public sealed partial class Emulator
         }
         try
         {
-            // The service's time is spent while the request counts against the mailbox's concurrency.
             if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
-            if (isWrite)
-            {
-                await WritePhotoAsync(ctx, user);
-                return;
-            }
-            if (!user.HasPhoto)
-            {
-                if (!isValue && user.NoPhotoAnswer == "gif1x1")
-                {
-                    await WriteJsonAsync(ctx, 200, new Dictionary<string, object?>
-                    {
-                        ["@odata.context"] = $"{GraphUrl}v1.0/$metadata#users('{user.Id}')/photo/$entity",
-                        ["@odata.mediaContentType"] = "image/gif",
-                        ["@odata.mediaEtag"] = "",
-                        ["id"] = "1x1",
-                        ["height"] = 1,
-                        ["width"] = 1,
-                    });
-                    return;
-                }
-                var code = isValue || user.NoPhotoAnswer == "gif1x1" ? "ImageNotFound" : user.NoPhotoAnswer ?? "ImageNotFound";
-                await GraphErrorAsync(ctx, 404, code, code == "ImageNotFound"
-                    ? "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown."
-                    : "The photo wasn't found.");
-                return;
-            }
-            if (isValue && rest.StartsWith("photos/", StringComparison.Ordinal))
-            {
-                // One of the sizes Exchange keeps: a square JPEG of that side; none larger than the photo itself.
-                var size = rest["photos/".Length..^"/$value".Length];
-                var side = GraphPhotoSizes.Contains(size) ? int.Parse(size[..size.IndexOf('x')]) : 0;
-                if (side == 0 || side > Math.Min(user.PhotoWidth, user.PhotoHeight))
-                {
-                    await GraphErrorAsync(ctx, 404, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.");
-                    return;
-                }
-                byte[] sized;
-                try { sized = PhotoFactory.SharePointThumbnail(user.Photo!, side, 90); }
-                catch (Exception) { sized = user.Photo!; } // a scenario's corrupt photo stays corrupt at every size (Skia throws on bytes it cannot open)
-                ctx.Response.StatusCode = 200;
-                ctx.Response.ContentType = "image/jpeg";
-                ctx.Response.Headers.ETag = user.PhotoETag;
-                await ctx.Response.Body.WriteAsync(sized);
-                return;
-            }
-            if (isValue)
-            {
-                ctx.Response.StatusCode = 200;
-                ctx.Response.ContentType = user.PhotoContentType;
-                ctx.Response.Headers.ETag = user.PhotoETag;
-                await ctx.Response.Body.WriteAsync(user.Photo!);
-                return;
-            }
-            await WriteJsonAsync(ctx, 200, new Dictionary<string, object?>
-            {
-                ["@odata.context"] = $"{GraphUrl}v1.0/$metadata#users('{user.Id}')/photo/$entity",
-                ["@odata.mediaContentType"] = user.PhotoContentType,
-                ["@odata.mediaEtag"] = user.PhotoETag,
-                ["id"] = $"{user.PhotoWidth}x{user.PhotoHeight}",
-                ["height"] = user.PhotoHeight,
-                ["width"] = user.PhotoWidth,
-            });
+            await answer(ctx, user);
         }
         finally
         {
@@ -164,8 +124,80 @@ public sealed partial class Emulator
         }
     }
 
+    /// <summary>GET users/{key}/photo: the photo's metadata.</summary>
+    private Task PhotoMetadataAsync(HttpContext ctx, EmulatedUser user) => user.HasPhoto
+        ? WriteJsonAsync(ctx, 200, new Dictionary<string, object?>
+        {
+            ["@odata.context"] = $"{GraphUrl}v1.0/$metadata#users('{user.Id}')/photo/$entity",
+            ["@odata.mediaContentType"] = user.PhotoContentType,
+            ["@odata.mediaEtag"] = user.PhotoETag,
+            ["id"] = $"{user.PhotoWidth}x{user.PhotoHeight}",
+            ["height"] = user.PhotoHeight,
+            ["width"] = user.PhotoWidth,
+        })
+        : NoPhotoAsync(ctx, user, content: false);
+
+    /// <summary>GET users/{key}/photo/$value: the photo as stored.</summary>
+    private async Task PhotoValueAsync(HttpContext ctx, EmulatedUser user)
+    {
+        if (!user.HasPhoto)
+        {
+            await NoPhotoAsync(ctx, user, content: true);
+            return;
+        }
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = user.PhotoContentType;
+        ctx.Response.Headers.ETag = user.PhotoETag;
+        await ctx.Response.Body.WriteAsync(user.Photo!);
+    }
+
+    /// <summary>GET users/{key}/photos/{size}/$value: one of the sizes Exchange keeps, a square JPEG of that side; none larger than the photo itself.</summary>
+    private async Task SizedPhotoAsync(HttpContext ctx, EmulatedUser user)
+    {
+        if (!user.HasPhoto)
+        {
+            await NoPhotoAsync(ctx, user, content: true);
+            return;
+        }
+        var size = (string)ctx.Request.RouteValues["size"]!;
+        var side = GraphPhotoSizes.Contains(size) ? int.Parse(size[..size.IndexOf('x')]) : 0;
+        if (side == 0 || side > Math.Min(user.PhotoWidth, user.PhotoHeight))
+        {
+            await GraphErrorAsync(ctx, 404, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.");
+            return;
+        }
+        byte[] sized;
+        try { sized = PhotoFactory.SharePointThumbnail(user.Photo!, side, 90); }
+        catch (Exception) { sized = user.Photo!; } // a scenario's corrupt photo stays corrupt at every size (Skia throws on bytes it cannot open)
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "image/jpeg";
+        ctx.Response.Headers.ETag = user.PhotoETag;
+        await ctx.Response.Body.WriteAsync(sized);
+    }
+
+    /// <summary>A user without a photo: the scenario's answer for the metadata (one of the documented ones, or a 1x1 GIF), always ImageNotFound for the content.</summary>
+    private Task NoPhotoAsync(HttpContext ctx, EmulatedUser user, bool content)
+    {
+        if (!content && user.NoPhotoAnswer == "gif1x1")
+        {
+            return WriteJsonAsync(ctx, 200, new Dictionary<string, object?>
+            {
+                ["@odata.context"] = $"{GraphUrl}v1.0/$metadata#users('{user.Id}')/photo/$entity",
+                ["@odata.mediaContentType"] = "image/gif",
+                ["@odata.mediaEtag"] = "",
+                ["id"] = "1x1",
+                ["height"] = 1,
+                ["width"] = 1,
+            });
+        }
+        var code = content ? "ImageNotFound" : user.NoPhotoAnswer ?? "ImageNotFound";
+        return GraphErrorAsync(ctx, 404, code, code == "ImageNotFound"
+            ? "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown."
+            : "The photo wasn't found.");
+    }
+
     /// <summary>GET /users/{id|upn}: one user (User.Read.All), the properties Graph selects by default that ProfileSync reads.</summary>
-    private async Task ReadUserAsync(HttpContext ctx, string key)
+    private async Task ReadUserAsync(HttpContext ctx)
     {
         if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
         if (!Rights(ctx).CanListUsers)
@@ -173,7 +205,7 @@ public sealed partial class Emulator
             await GraphErrorAsync(ctx, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
             return;
         }
-        if (key.StartsWith("('", StringComparison.Ordinal) && key.EndsWith("')", StringComparison.Ordinal)) key = key[2..^2].Replace("''", "'");
+        var key = UserKey(ctx);
         var user = State.FindByKey(key);
         if (user is null || !user.InGraph)
         {
@@ -195,6 +227,11 @@ public sealed partial class Emulator
     /// </summary>
     private async Task ListUsersAsync(HttpContext ctx)
     {
+        if (!Rights(ctx).CanListUsers)
+        {
+            await GraphErrorAsync(ctx, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+            return;
+        }
         if (Scenario.LatencyMs > 0) await Task.Delay(Scenario.LatencyMs);
         var query = ctx.Request.Query;
         var filter = query["$filter"].ToString();
@@ -234,7 +271,6 @@ public sealed partial class Emulator
     private List<EmulatedUser> DirectoryOrder(bool mailboxOnly) =>
         State.DirectoryOrder().Where(u => !mailboxOnly || u.Mailbox).ToList();
 
-    /// <summary>Graph JSON batching: at most 20 requests; Graph hands at most 4 of them to the service at a time.</summary>
     /// <summary>A Graph call's fixed cost in SharePoint resource units: 1 for one item or a download, 2 for a list or a write.</summary>
     private static double GraphCost(string method, string url)
     {
@@ -269,6 +305,7 @@ public sealed partial class Emulator
         });
     }
 
+    /// <summary>Graph JSON batching: at most 20 requests; Graph hands at most 4 of them to the service at a time.</summary>
     private async Task BatchAsync(HttpContext outer)
     {
         JsonNode? body;
@@ -303,7 +340,7 @@ public sealed partial class Emulator
                 if (q >= 0) inner.Request.QueryString = new QueryString(url[q..]);
                 var buffer = new MemoryStream();
                 inner.Response.Body = buffer;
-                await RouteGraphAsync(inner);
+                await _routeBatchItem(inner);
                 State.Log("graph-batch-item", method, url, inner.Response.StatusCode, true, false, userAgent);
                 var headers = new JsonObject();
                 foreach (var (k, v) in inner.Response.Headers) headers[k] = v.ToString();
@@ -342,13 +379,11 @@ public sealed partial class Emulator
             },
         }, "application/json");
 
-    // ---------- injected faults (issue 5) ----------
-
     /// <summary>
     /// Graph photo writes (facts doc, section 4): PUT .../photo/$value with an image/jpeg or image/png
     /// body up to 4 MB, ProfilePhoto.ReadWrite.All; the photo is then what the reads return, under a new
-    /// etag. DELETE .../photo/$value removes it (204; no photo: 404 ImageNotFound). Called inside the
-    /// mailbox's concurrency gate, as reads are.
+    /// etag. DELETE .../photo/$value removes it (204; no photo: 404 ImageNotFound). Answered inside the
+    /// mailbox's concurrency limit, as reads are.
     /// </summary>
     private async Task WritePhotoAsync(HttpContext ctx, EmulatedUser user)
     {

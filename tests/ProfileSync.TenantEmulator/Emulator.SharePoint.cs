@@ -3,7 +3,39 @@ namespace ProfileSync.TenantEmulator;
 /// <summary>SharePoint Online as ProfileSync meets it: the My Site host and the admin site, profiles (PeopleManager), the photo library, SharePoint's answer shapes and errors.</summary>
 public sealed partial class Emulator
 {
-    private async Task HandleSharePointAsync(HttpContext ctx, bool admin)
+    private void ServeSharePoint(WebApplication site, bool admin)
+    {
+        site.Use((ctx, route) => SharePointGateAsync(ctx, route, admin));
+        ODataUrl.UseRouting(site);
+        MapSharePointRoutes(site, admin);
+    }
+
+    private void MapSharePointRoutes(IEndpointRouteBuilder site, bool admin)
+    {
+        var peopleManager = site.MapGroup("/_api/SP.UserProfiles.PeopleManager");
+        peopleManager.MapGet("/GetPropertiesFor({arguments})", ctx => GetPropertiesForAsync(ctx, ODataUrl.Argument(ctx, "arguments", "accountName")));
+        peopleManager.MapPost("/SetSingleValueProfileProperty", ctx => SetSingleValueAsync(ctx, admin));
+        site.MapGet("/_api/web", ctx => WebAsync(ctx, admin));
+        site.MapGet("/_api/search/query", PeopleSearchAsync);
+        if (!admin)
+        {
+            // The User Photos library is on the My Site host; the admin site has none.
+            var web = site.MapGroup("/_api/web");
+            web.MapGet("/GetFolderByServerRelativePath({folder})/Folders", ctx => FoldersAsync(ctx, ODataUrl.Argument(ctx, "folder", "decodedurl")));
+            web.MapPost("/GetFolderByServerRelativePath({folder})/Files/AddUsingPath({file})", UploadAsync);
+            web.MapGet("/GetList({list})/items", ctx => ListItemsAsync(ctx, ODataUrl.Argument(ctx, "list")));
+            web.MapPost("/GetFileByServerRelativePath({file})/recycle()", RecycleFileAsync);
+            web.MapGet("/GetFileByServerRelativePath({file})/$value", ReadFileAsync);
+        }
+        // Any other path or method (a catch-all, so routing answers no 405 of its own).
+        site.Map("/{**path}", ctx => SharePointErrorAsync(ctx, 404, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", $"The expression \"{ctx.Request.Path.Value}\" is not valid."));
+    }
+
+    /// <summary>
+    /// What every request meets before its route: the budget and its RateLimit headers, the token, the
+    /// three ceilings, the admin site's right, injected faults; then the log.
+    /// </summary>
+    private async Task SharePointGateAsync(HttpContext ctx, RequestDelegate route, bool admin)
     {
         var received = DateTimeOffset.UtcNow;
         var target = RawTarget(ctx);
@@ -59,7 +91,7 @@ public sealed partial class Emulator
                 return;
             }
             if (await InjectSharePointFaultAsync(ctx, target)) return;
-            await RouteSharePointAsync(ctx, admin);
+            await route(ctx);
         }
         finally
         {
@@ -67,134 +99,57 @@ public sealed partial class Emulator
         }
     }
 
-    private async Task RouteSharePointAsync(HttpContext ctx, bool admin)
+    private Task WebAsync(HttpContext ctx, bool admin)
     {
-        var path = ctx.Request.Path.Value ?? "";
-        const string pm = "/_api/SP.UserProfiles.PeopleManager/";
-        if (path.StartsWith(pm + "GetPropertiesFor(", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
-        {
-            await GetPropertiesForAsync(ctx, Argument(ctx, path, "accountName"));
-            return;
-        }
-        if (path.Equals(pm + "SetSingleValueProfileProperty", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "POST")
-        {
-            await SetSingleValueAsync(ctx, admin);
-            return;
-        }
-        if (path.Equals("/_api/web", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
-        {
-            var web = new JsonObject { ["Title"] = admin ? "SharePoint admin center" : "My Site host", ["Url"] = admin ? AdminUrl.ToString().TrimEnd('/') : State.MySiteOrigin };
-            await WriteSharePointAsync(ctx, web, Verbose(ctx), "SP.Web");
-            return;
-        }
-        const string folderFn = "/_api/web/GetFolderByServerRelativePath(";
-        const string fileFn = "/_api/web/GetFileByServerRelativePath(";
-        if (!admin && path.StartsWith(folderFn, StringComparison.OrdinalIgnoreCase))
-        {
-            var folder = Argument(ctx, path, "decodedurl");
-            var after = path[(path.IndexOf(')') + 1)..];
-            if (after.Equals("/Folders", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
-            {
-                await FoldersAsync(ctx, folder);
-                return;
-            }
-            if (after.StartsWith("/Files/AddUsingPath(", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "POST")
-            {
-                if (!Scenario.UploadAllowed)
-                {
-                    await SharePointErrorAsync(ctx, 403, "-2147024891, System.UnauthorizedAccessException",
-                        "Access denied. You do not have permission to perform this action or access this resource.");
-                    return;
-                }
-                if (Scenario.FolderItemThreshold > 0 && Scenario.ThresholdOnAddUsingPath && folder is not null && State.CountFilesIn(folder) >= Scenario.FolderItemThreshold)
-                {
-                    await SharePointErrorAsync(ctx, 500, "-2147024860, Microsoft.SharePoint.SPQueryThrottledException",
-                        "The attempted operation is prohibited because it exceeds the list view threshold.");
-                    return;
-                }
-                await AddFileAsync(ctx, folder, Argument(ctx, after, "decodedurl"), after.Contains("overwrite=true", StringComparison.OrdinalIgnoreCase));
-                return;
-            }
-        }
-        if (!admin && path.StartsWith("/_api/web/GetList(", StringComparison.OrdinalIgnoreCase) && path.EndsWith(")/items", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
-        {
-            await ListItemsAsync(ctx, Argument(ctx, path, "", listAlias: true));
-            return;
-        }
-        if (!admin && path.StartsWith(fileFn, StringComparison.OrdinalIgnoreCase) && path.EndsWith(")/recycle()", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "POST")
-        {
-            var file = Argument(ctx, path, "decodedurl");
-            if (file is null || !State.DeleteFile(file))
-            {
-                await SharePointErrorAsync(ctx, 404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.");
-                return;
-            }
-            var recycled = new JsonObject { ["value"] = Guid.NewGuid().ToString() };
-            await WriteJsonAsync(ctx, 200, (Verbose(ctx) ? new JsonObject { ["d"] = new JsonObject { ["Recycle"] = Guid.NewGuid().ToString() } } : recycled).ToJsonString(), "application/json;odata=nometadata;charset=utf-8");
-            return;
-        }
-        if (!admin && path.StartsWith(fileFn, StringComparison.OrdinalIgnoreCase) && path.EndsWith(")/$value", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
-        {
-            var file = Argument(ctx, path, "decodedurl");
-            var bytes = file is null ? null : State.ReadFile(file);
-            if (bytes is null)
-            {
-                await SharePointErrorAsync(ctx, 404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.");
-                return;
-            }
-            ctx.Response.StatusCode = 200;
-            ctx.Response.ContentType = "application/octet-stream";
-            await ctx.Response.Body.WriteAsync(bytes);
-            return;
-        }
-        if (path.Equals("/_api/search/query", StringComparison.OrdinalIgnoreCase) && ctx.Request.Method == "GET")
-        {
-            await PeopleSearchAsync(ctx);
-            return;
-        }
-        await SharePointErrorAsync(ctx, 404, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", $"The expression \"{path}\" is not valid.");
+        var web = new JsonObject { ["Title"] = admin ? "SharePoint admin center" : "My Site host", ["Url"] = admin ? AdminUrl.ToString().TrimEnd('/') : State.MySiteOrigin };
+        return WriteSharePointAsync(ctx, web, Verbose(ctx), "SP.Web");
     }
 
-    /// <summary>A function argument, inline (name='x') or through a parameter alias (name=@a1 with ?@a1='x').</summary>
-    private static string? Argument(HttpContext ctx, string path, string name, bool listAlias = false)
+    /// <summary>POST GetFolderByServerRelativePath(folder)/Files/AddUsingPath(decodedurl=name[,overwrite=true]).</summary>
+    private async Task UploadAsync(HttpContext ctx)
     {
-        string value;
-        if (listAlias)
+        if (!Scenario.UploadAllowed)
         {
-            // GetList(@a1) or GetList('/User Photos'): a positional argument.
-            value = path[(path.IndexOf('(') + 1)..];
+            await SharePointErrorAsync(ctx, 403, "-2147024891, System.UnauthorizedAccessException",
+                "Access denied. You do not have permission to perform this action or access this resource.");
+            return;
         }
-        else
+        var folder = ODataUrl.Argument(ctx, "folder", "decodedurl");
+        if (Scenario.FolderItemThreshold > 0 && Scenario.ThresholdOnAddUsingPath && folder is not null && State.CountFilesIn(folder) >= Scenario.FolderItemThreshold)
         {
-            var at = path.IndexOf(name + "=", StringComparison.OrdinalIgnoreCase);
-            if (at < 0) return null;
-            value = path[(at + name.Length + 1)..];
+            await SharePointErrorAsync(ctx, 500, "-2147024860, Microsoft.SharePoint.SPQueryThrottledException",
+                "The attempted operation is prohibited because it exceeds the list view threshold.");
+            return;
         }
-        if (value.StartsWith('@'))
-        {
-            var end = value.IndexOfAny(new[] { ',', ')' });
-            var alias = end < 0 ? value : value[..end];
-            var raw = ctx.Request.Query[alias].ToString();
-            return ODataString(raw);
-        }
-        if (value.StartsWith('\''))
-        {
-            var sb = new StringBuilder();
-            for (var i = 1; i < value.Length; i++)
-            {
-                if (value[i] == '\'')
-                {
-                    if (i + 1 < value.Length && value[i + 1] == '\'') { sb.Append('\''); i++; continue; }
-                    return sb.ToString();
-                }
-                sb.Append(value[i]);
-            }
-        }
-        return null;
+        var overwrite = ((string)ctx.Request.RouteValues["file"]!).Contains("overwrite=true", StringComparison.OrdinalIgnoreCase);
+        await AddFileAsync(ctx, folder, ODataUrl.Argument(ctx, "file", "decodedurl"), overwrite);
     }
 
-    private static string? ODataString(string literal) =>
-        literal.Length >= 2 && literal[0] == '\'' && literal[^1] == '\'' ? literal[1..^1].Replace("''", "'") : null;
+    private async Task RecycleFileAsync(HttpContext ctx)
+    {
+        var file = ODataUrl.Argument(ctx, "file", "decodedurl");
+        if (file is null || !State.DeleteFile(file))
+        {
+            await SharePointErrorAsync(ctx, 404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.");
+            return;
+        }
+        var recycled = new JsonObject { ["value"] = Guid.NewGuid().ToString() };
+        await WriteJsonAsync(ctx, 200, (Verbose(ctx) ? new JsonObject { ["d"] = new JsonObject { ["Recycle"] = Guid.NewGuid().ToString() } } : recycled).ToJsonString(), "application/json;odata=nometadata;charset=utf-8");
+    }
+
+    private async Task ReadFileAsync(HttpContext ctx)
+    {
+        var file = ODataUrl.Argument(ctx, "file", "decodedurl");
+        var bytes = file is null ? null : State.ReadFile(file);
+        if (bytes is null)
+        {
+            await SharePointErrorAsync(ctx, 404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.");
+            return;
+        }
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/octet-stream";
+        await ctx.Response.Body.WriteAsync(bytes);
+    }
 
     private static bool Verbose(HttpContext ctx) => ctx.Request.Headers.Accept.ToString().Contains("odata=verbose", StringComparison.OrdinalIgnoreCase);
 

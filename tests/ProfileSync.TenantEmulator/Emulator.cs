@@ -70,18 +70,18 @@ public sealed partial class Emulator : IAsyncDisposable
     public static async Task<Emulator> StartAsync(Scenario scenario)
     {
         var emulator = new Emulator(scenario);
-        emulator.GraphUrl = await emulator.StartHostAsync("graph", emulator.HandleGraphAsync);
-        emulator.MySiteUrl = await emulator.StartHostAsync("mysite", ctx => emulator.HandleSharePointAsync(ctx, admin: false));
-        emulator.AdminUrl = await emulator.StartHostAsync("admin", ctx => emulator.HandleSharePointAsync(ctx, admin: true));
-        emulator.ControlUrl = await emulator.StartHostAsync("control", emulator.HandleControlAsync);
-        var identityRoot = await emulator.StartHostAsync("identity", ctx => emulator.Identity.HandleAsync(ctx,
-            status => emulator.State.Log("identity", ctx.Request.Method, RawTarget(ctx), status, true, false, ctx.Request.Headers.UserAgent.ToString())));
+        emulator.GraphUrl = await emulator.StartHostAsync("graph", emulator.ServeGraph);
+        emulator.MySiteUrl = await emulator.StartHostAsync("mysite", host => emulator.ServeSharePoint(host, admin: false));
+        emulator.AdminUrl = await emulator.StartHostAsync("admin", host => emulator.ServeSharePoint(host, admin: true));
+        emulator.ControlUrl = await emulator.StartHostAsync("control", emulator.MapControlRoutes);
+        var identityRoot = await emulator.StartHostAsync("identity", emulator.ServeIdentity);
         emulator.IdentityUrl = new Uri(identityRoot, "msi/token");
         emulator.State.BindMySiteOrigin(emulator.MySiteUrl.GetLeftPart(UriPartial.Authority));
         return emulator;
     }
 
-    private async Task<Uri> StartHostAsync(string name, RequestDelegate handler)
+    /// <summary>Starts one service host: <paramref name="serve"/> adds its middleware and maps its routes.</summary>
+    private async Task<Uri> StartHostAsync(string name, Action<WebApplication> serve)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -92,13 +92,24 @@ public sealed partial class Emulator : IAsyncDisposable
             k.AllowSynchronousIO = false;
         });
         var app = builder.Build();
-        app.Run(handler);
+        serve(app);
         await app.StartAsync();
         _apps.Add(app);
         var address = app.Services.GetService(typeof(Microsoft.AspNetCore.Hosting.Server.IServer)) is Microsoft.AspNetCore.Hosting.Server.IServer server
             ? server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First()
             : throw new InvalidOperationException("No server address for " + name);
         return new Uri(address.Replace("[::1]", "127.0.0.1").Replace("localhost", "127.0.0.1") + "/");
+    }
+
+    /// <summary>The managed identity endpoint, each request logged as "identity".</summary>
+    private void ServeIdentity(WebApplication host)
+    {
+        host.Use(async (ctx, next) =>
+        {
+            await next(ctx);
+            State.Log("identity", ctx.Request.Method, RawTarget(ctx), ctx.Response.StatusCode, true, false, ctx.Request.Headers.UserAgent.ToString());
+        });
+        Identity.MapRoutes(host);
     }
 
     public async ValueTask DisposeAsync()

@@ -8,4 +8,5 @@ global using Microsoft.AspNetCore.Builder;
 global using Microsoft.AspNetCore.Hosting;
 global using Microsoft.AspNetCore.Http;
 global using Microsoft.AspNetCore.Http.Features;
+global using Microsoft.AspNetCore.Routing;
 global using Microsoft.Extensions.Logging;

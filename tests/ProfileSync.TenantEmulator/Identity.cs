@@ -54,41 +54,44 @@ public sealed class IdentityEndpoint
 
     private IReadOnlyList<EmulatedIdentity> Identities => _scenario.ManagedIdentities.Count > 0 ? _scenario.ManagedIdentities : new[] { new EmulatedIdentity() };
 
-    public async Task HandleAsync(HttpContext ctx, Action<int> log)
+    /// <summary>GET /msi/token; any other request: 404 in the endpoint's error shape.</summary>
+    public void MapRoutes(IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/msi/token", TokenAsync);
+        routes.Map("/{**path}", ctx => AnswerAsync(ctx, 404, new { statusCode = 404, message = "Not found." }));
+    }
+
+    private Task TokenAsync(HttpContext ctx)
     {
         var query = ctx.Request.Query;
-        int status;
-        object body;
         var identity = Identities.FirstOrDefault(i => string.Equals(i.ClientId, NullIfEmpty(query["client_id"]), StringComparison.OrdinalIgnoreCase));
         var resource = query["resource"].ToString().TrimEnd('/');
-        if (ctx.Request.Path.Value?.TrimEnd('/') != "/msi/token" || ctx.Request.Method != "GET")
-            (status, body) = (404, new { statusCode = 404, message = "Not found." });
-        else if (ctx.Request.Headers["X-IDENTITY-HEADER"].ToString() != Header)
-            (status, body) = (401, new { statusCode = 401, message = "The X-IDENTITY-HEADER is missing or wrong." });
-        else if (query["api-version"].ToString() != "2019-08-01")
-            (status, body) = (400, new { statusCode = 400, message = "Unsupported api-version." });
-        else if (identity is null)
-            (status, body) = (400, new { statusCode = 400, message = "No managed identity found for specified ClientId/ResourceId/PrincipalId." });
-        else if (resource.Length == 0)
-            (status, body) = (400, new { statusCode = 400, message = "The resource parameter is required." });
-        else
+        if (ctx.Request.Headers["X-IDENTITY-HEADER"].ToString() != Header)
+            return AnswerAsync(ctx, 401, new { statusCode = 401, message = "The X-IDENTITY-HEADER is missing or wrong." });
+        if (query["api-version"].ToString() != "2019-08-01")
+            return AnswerAsync(ctx, 400, new { statusCode = 400, message = "Unsupported api-version." });
+        if (identity is null)
+            return AnswerAsync(ctx, 400, new { statusCode = 400, message = "No managed identity found for specified ClientId/ResourceId/PrincipalId." });
+        if (resource.Length == 0)
+            return AnswerAsync(ctx, 400, new { statusCode = 400, message = "The resource parameter is required." });
+        var token = "mi-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+        var expires = DateTimeOffset.UtcNow.AddSeconds(identity.TokenLifetimeSeconds);
+        _issued[token] = (resource, expires, identity, DateTimeOffset.UtcNow);
+        return AnswerAsync(ctx, 200, new Dictionary<string, string>
         {
-            var token = "mi-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
-            var expires = DateTimeOffset.UtcNow.AddSeconds(identity.TokenLifetimeSeconds);
-            _issued[token] = (resource, expires, identity, DateTimeOffset.UtcNow);
-            (status, body) = (200, new Dictionary<string, string>
-            {
-                ["access_token"] = token,
-                ["expires_on"] = expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-                ["resource"] = resource,
-                ["token_type"] = "Bearer",
-                ["client_id"] = identity.ClientId ?? "00000000-0000-0000-0000-00000000a11d",
-            });
-        }
+            ["access_token"] = token,
+            ["expires_on"] = expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            ["resource"] = resource,
+            ["token_type"] = "Bearer",
+            ["client_id"] = identity.ClientId ?? "00000000-0000-0000-0000-00000000a11d",
+        });
+    }
+
+    private static Task AnswerAsync(HttpContext ctx, int status, object body)
+    {
         ctx.Response.StatusCode = status;
         ctx.Response.ContentType = "application/json; charset=utf-8";
-        await ctx.Response.WriteAsync(JsonSerializer.Serialize(body));
-        log(status);
+        return ctx.Response.WriteAsync(JsonSerializer.Serialize(body));
     }
 
     /// <summary>Every token issued so far stops working (a revocation, a password reset, a CAE event).</summary>

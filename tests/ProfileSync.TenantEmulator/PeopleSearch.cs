@@ -64,18 +64,18 @@ public sealed partial class Emulator
             return;
         }
         var query = ctx.Request.Query;
-        var text = ODataString(query["querytext"].ToString());
+        var text = ODataUrl.StringLiteral(query["querytext"].ToString());
         if (string.IsNullOrWhiteSpace(text))
         {
             // Only for the emulator's own sanity: ProfileSync always sends querytext. The service's answer to none is not modelled.
             await SharePointErrorAsync(ctx, 400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", "The query text is missing.");
             return;
         }
-        var source = ODataString(query["sourceid"].ToString());
+        var source = ODataUrl.StringLiteral(query["sourceid"].ToString());
         var rowLimit = int.TryParse(query["rowlimit"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) ? r : 10;
         rowLimit = Math.Clamp(rowLimit, 0, SearchMaxRowsPerPage);
         var startRow = int.TryParse(query["startrow"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? Math.Max(0, s) : 0;
-        var selected = ODataString(query["selectproperties"].ToString()) is { Length: > 0 } list
+        var selected = ODataUrl.StringLiteral(query["selectproperties"].ToString()) is { Length: > 0 } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : DefaultSearchProperties;
 
