@@ -281,7 +281,7 @@ public sealed partial class Emulator
         var items = new JsonArray(page.Select(e =>
         {
             var item = new JsonObject { ["FileRef"] = e.Path, ["FSObjType"] = e.Folder ? 1 : 0, ["Id"] = e.Id };
-            // Modified only when asked for ($select), in UTC whole seconds as SharePoint gives it; folders get the library's seeding time.
+            // Modified only when asked for ($select), in UTC whole seconds as SharePoint gives it (folders: 1970, never compared).
             if (selectsModified) item["Modified"] = (State.ModifiedOf(e.Path) ?? DateTimeOffset.UnixEpoch).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
             if (verbose) item.Insert(0, "__metadata", new JsonObject { ["type"] = "SP.Data.UserPhotosItem" });
             return (JsonNode)item;
