@@ -20,6 +20,8 @@ public sealed record Failure
     public bool StopsRun { get; init; }
     /// <summary>The exception it came from, with its inner exception; null for a failure found without one (a bad row).</summary>
     public Exception? Exception { get; init; }
+    /// <summary>The input row it belongs to (1-based), for a bad row; null when none.</summary>
+    public int? InputIndex { get; init; }
 
     /// <summary>A failure by ErrorId, its kind and default action from <see cref="ErrorCatalog"/>; <paramref name="action"/> when the case knows better.</summary>
     public static Failure Of(string errorId, string message, string? action = null)

@@ -37,13 +37,14 @@ public sealed class ProfileSyncException : Exception
         ServiceErrorCode = failure.ServiceErrorCode;
         RecommendedAction = failure.RecommendedAction;
         StopsRun = failure.StopsRun;
+        InputIndex = failure.InputIndex;
     }
 
     /// <summary>This failure as results and ErrorRecords carry it: the action the case knows, else the ErrorId's own.</summary>
     public Failure Failure => new()
     {
         ErrorId = ErrorId, Kind = Kind, Message = Message, RecommendedAction = RecommendedAction ?? ErrorCatalog.For(ErrorId).RecommendedAction,
-        Service = Service, HttpStatus = StatusCode, ServiceErrorCode = ServiceErrorCode, StopsRun = StopsRun, Exception = this,
+        Service = Service, HttpStatus = StatusCode, ServiceErrorCode = ServiceErrorCode, StopsRun = StopsRun, Exception = this, InputIndex = InputIndex,
     };
 
     /// <summary>"Graph" or "SharePoint" when a service answered (or failed to).</summary>
@@ -56,6 +57,8 @@ public sealed class ProfileSyncException : Exception
     /// <summary>The service's own error code (e.g. ImageNotFound, -2147024894).</summary>
     public string? ServiceErrorCode { get; init; }
     public string? RecommendedAction { get; init; }
+    /// <summary>The input row (1-based) a bad-row error belongs to; null for any other failure.</summary>
+    public int? InputIndex { get; init; }
     /// <summary>The same failure would meet every user (a rejected token, a missing permission): the cmdlet stops the run with one error.</summary>
     public bool StopsRun { get; init; }
 }

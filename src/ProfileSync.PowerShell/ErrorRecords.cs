@@ -16,9 +16,12 @@ internal static class ErrorRecords
             ErrorDetails = new ErrorDetails(failure.Message) { RecommendedAction = failure.RecommendedAction },
         };
 
-    /// <summary>A user's error: the user as target, the user's name in front of the message (or of <paramref name="message"/>).</summary>
-    public static ErrorRecord ForUser(Failure failure, string userPrincipalName, string? message = null) =>
-        From(failure.WithMessage($"{userPrincipalName}: {message ?? failure.Message}"), userPrincipalName);
+    /// <summary>
+    /// A user's error: the user as target, the user's name (and input row, when given) in front of the
+    /// message (or of <paramref name="message"/>).
+    /// </summary>
+    public static ErrorRecord ForUser(Failure failure, string userPrincipalName, string? message = null, int? inputIndex = null) =>
+        From(failure.WithMessage($"{userPrincipalName}{(inputIndex is int row ? $" (row {row})" : "")}: {message ?? failure.Message}"), userPrincipalName);
 
     /// <summary>A failure found in the cmdlet layer (bad parameter, bad row): its kind and action from <see cref="ErrorCatalog"/> unless given.</summary>
     public static ErrorRecord For(string errorId, string message, object? target, string? recommendedAction = null) =>

@@ -28,7 +28,7 @@ public class DirectoryTests
         Assert.DoesNotContain("gone@contoso.com", seen);
         var pages = emulator.State.RequestLog.Where(e => e.Service == "graph").ToList();
         Assert.Equal(3, pages.Count);
-        Assert.Contains("%24filter=mail%20ne%20null", pages[0].Target.Replace("$filter", "%24filter"));
+        Assert.Contains("$filter=" + MailboxUserDirectory.MembersFilter, Uri.UnescapeDataString(pages[0].Target));
     }
 
     [Fact]
@@ -41,5 +41,57 @@ public class DirectoryTests
         var response = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("Request_UnsupportedQuery", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task All_lists_only_enabled_members_with_a_mailbox_and_IncludeDisabled_adds_disabled_accounts_but_no_guests()
+    {
+        var scenario = Scenario.Parse("""
+        { "users": [
+            { "upn": "member@contoso.com", "sharePoint": "none" },
+            { "upn": "shared@contoso.com", "accountEnabled": false, "sharePoint": "none" },
+            { "upn": "room@contoso.com", "accountEnabled": false, "sharePoint": "no-profile" },
+            { "upn": "guest_fabrikam.com#EXT#@contoso.onmicrosoft.com", "userType": "Guest", "sharePoint": "none" },
+            { "upn": "nomail@contoso.com", "mailbox": false, "sharePoint": "none" } ] }
+        """);
+        await using var emulator = await Emulator.StartAsync(scenario);
+        using var connection = EmulatorServiceTests.Connect(emulator);
+        async Task<List<string>> List(bool includeDisabled)
+        {
+            var listed = new List<string>();
+            await foreach (var user in new MailboxUserDirectory(connection.Pipeline, connection.Endpoints, includeDisabled).ListAsync(CancellationToken.None))
+                listed.Add(user.UserPrincipalName);
+            return listed.Order(StringComparer.Ordinal).ToList();
+        }
+        Assert.Equal(new[] { "member@contoso.com" }, await List(includeDisabled: false));
+        Assert.Equal(new[] { "member@contoso.com", "room@contoso.com", "shared@contoso.com" }, await List(includeDisabled: true));
+        var sent = emulator.State.RequestLog.Where(e => e.Service == "graph").Select(e => Uri.UnescapeDataString(e.Target)).ToList();
+        Assert.Contains(sent, t => t.Contains("$filter=accountEnabled eq true and userType eq 'Member' and mail ne null", StringComparison.Ordinal) && t.Contains("$count=true", StringComparison.Ordinal));
+        Assert.Contains(sent, t => t.Contains("$filter=userType eq 'Member' and mail ne null", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_emulator_takes_eq_alone_by_default_but_refuses_ne_without_the_advanced_query_parameters_like_Graph()
+    {
+        var scenario = Scenario.Parse("""{ "users": [ { "upn": "on@contoso.com" }, { "upn": "off@contoso.com", "accountEnabled": false } ] }""");
+        await using var emulator = await Emulator.StartAsync(scenario);
+        using var http = new HttpClient();
+        async Task<(HttpStatusCode Status, string Body)> Get(string filter, bool advanced)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, new Uri(emulator.GraphUrl, "v1.0/users?$filter=" + Uri.EscapeDataString(filter) + (advanced ? "&$count=true" : "")));
+            request.Headers.Authorization = new("Bearer", emulator.GraphToken);
+            if (advanced) request.Headers.Add("ConsistencyLevel", "eventual");
+            var response = await http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        var eqAlone = await Get("accountEnabled eq true", advanced: false);
+        Assert.Equal(HttpStatusCode.OK, eqAlone.Status);
+        Assert.Contains("on@contoso.com", eqAlone.Body);
+        Assert.DoesNotContain("off@contoso.com", eqAlone.Body);
+        var neWithout = await Get(MailboxUserDirectory.MembersFilter, advanced: false);
+        Assert.Equal(HttpStatusCode.BadRequest, neWithout.Status);
+        Assert.Contains("Request_UnsupportedQuery", neWithout.Body);
+        Assert.Contains("is not supported because the required parameters might be missing", neWithout.Body);
+        Assert.Equal(HttpStatusCode.OK, (await Get(MailboxUserDirectory.MembersFilter, advanced: true)).Status);
     }
 }

@@ -26,6 +26,7 @@ public class UserRunTests
         public bool Finished => true;
         public Failure? Failure => null;
         public Failure? CleanupFailure => null;
+        public int InputIndex { get; set; }
     }
 
     private sealed record FakePending(UserRef User);

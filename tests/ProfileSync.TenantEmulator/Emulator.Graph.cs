@@ -222,8 +222,9 @@ public sealed partial class Emulator
     }
 
     /// <summary>
-    /// GET /users with $select, $top (at most 999), $count and the advanced filter "mail ne null", which
-    /// Graph only accepts with ConsistencyLevel: eventual and $count=true. Pages via @odata.nextLink.
+    /// GET /users with $select, $top (at most 999), $count and a $filter of eq/ne clauses on accountEnabled,
+    /// userType and mail (<see cref="GraphUserFilter"/>: ne only with ConsistencyLevel: eventual and
+    /// $count=true, as Graph). Pages via @odata.nextLink.
     /// </summary>
     private async Task ListUsersAsync(HttpContext ctx)
     {
@@ -237,14 +238,10 @@ public sealed partial class Emulator
         var filter = query["$filter"].ToString();
         var eventual = ctx.Request.Headers["ConsistencyLevel"].ToString().Equals("eventual", StringComparison.OrdinalIgnoreCase);
         var count = query["$count"].ToString().Equals("true", StringComparison.OrdinalIgnoreCase);
-        if (filter.Length > 0 && !filter.Trim().Equals("mail ne null", StringComparison.OrdinalIgnoreCase))
+        var (matching, refused) = filter.Length > 0 ? GraphUserFilter.Parse(filter, advanced: eventual && count) : (null, null);
+        if (refused is not null)
         {
-            await GraphErrorAsync(ctx, 400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified.");
-            return;
-        }
-        if (filter.Length > 0 && !(eventual && count))
-        {
-            await GraphErrorAsync(ctx, 400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property 'mail' of resource 'User'.");
+            await GraphErrorAsync(ctx, 400, "Request_UnsupportedQuery", refused);
             return;
         }
         var top = int.TryParse(query["$top"], out var t) ? t : 100;
@@ -254,7 +251,7 @@ public sealed partial class Emulator
             return;
         }
         var skip = int.TryParse(query["$skiptoken"], out var k) ? k : 0;
-        var all = DirectoryOrder(filter.Length > 0);
+        var all = State.DirectoryOrder().Where(u => matching?.Matches(u) ?? true).ToList();
         var page = all.Skip(skip).Take(top).ToList();
         var body = new JsonObject { ["@odata.context"] = $"{GraphUrl}v1.0/$metadata#users(id,userPrincipalName,mail)" };
         if (count) body["@odata.count"] = all.Count;
@@ -267,9 +264,6 @@ public sealed partial class Emulator
         }
         await WriteJsonAsync(ctx, 200, body.ToJsonString());
     }
-
-    private List<EmulatedUser> DirectoryOrder(bool mailboxOnly) =>
-        State.DirectoryOrder().Where(u => !mailboxOnly || u.Mailbox).ToList();
 
     /// <summary>A Graph call's fixed cost in SharePoint resource units: 1 for one item or a download, 2 for a list or a write.</summary>
     private static double GraphCost(string method, string url)

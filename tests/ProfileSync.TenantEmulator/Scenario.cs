@@ -146,6 +146,10 @@ public sealed class ScenarioUser
     public bool InGraph { get; set; } = true;
     /// <summary>False: no Exchange mailbox (mail is null), so -All does not list the user.</summary>
     public bool Mailbox { get; set; } = true;
+    /// <summary>Graph's accountEnabled: false for leavers and, unless someone enabled them, shared, room and equipment mailboxes.</summary>
+    public bool AccountEnabled { get; set; } = true;
+    /// <summary>Graph's userType: "Member" or "Guest".</summary>
+    public string UserType { get; set; } = "Member";
     /// <summary>What SharePoint holds for the user: one of <see cref="SharePointSeed"/>.</summary>
     public string SharePoint { get; set; } = SharePointSeed.None;
     /// <summary>Hidden from the address list (Exchange): SharePoint People search does not find the user (facts doc 5a).</summary>

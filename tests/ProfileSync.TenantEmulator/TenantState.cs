@@ -10,6 +10,8 @@ public sealed class EmulatedUser
     public required string Id { get; init; }
     public bool InGraph { get; init; } = true;
     public bool Mailbox { get; init; } = true;
+    public bool AccountEnabled { get; init; } = true;
+    public string UserType { get; init; } = "Member";
     /// <summary>Hidden from the address list: missing from the People search index.</summary>
     public bool HiddenFromAddressList { get; set; }
     /// <summary>The search index's document id of the user's profile: stable, in the order users were added.</summary>
@@ -167,7 +169,7 @@ public sealed class TenantState
         var id = spec.Id ?? DerivedId(spec.Upn);
         var user = new EmulatedUser
         {
-            Upn = spec.Upn, Id = id, InGraph = spec.InGraph, Mailbox = spec.Mailbox,
+            Upn = spec.Upn, Id = id, InGraph = spec.InGraph, Mailbox = spec.Mailbox, AccountEnabled = spec.AccountEnabled, UserType = spec.UserType,
             HiddenFromAddressList = spec.HiddenFromAddressList, DocId = Interlocked.Increment(ref _nextDocId),
         };
         if (spec.Photo is not null)

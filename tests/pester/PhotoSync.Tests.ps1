@@ -36,7 +36,9 @@ Describe 'Get-PhotoSyncState against the emulator' {
         $errors | ForEach-Object { $byTarget[$_.TargetObject] = $_ }
         $byTarget['left.company@contoso.com'].FullyQualifiedErrorId | Should -Match '^UserNotFound,'
         $byTarget['left.company@contoso.com'].CategoryInfo.Category | Should -Be 'ObjectNotFound'
-        $byTarget['no.profile@contoso.com'].FullyQualifiedErrorId | Should -Match '^SharePointProfileNotFound,'
+        # No profile yet needs no action: a NotFound result, no error record unless asked for (below).
+        $byTarget.ContainsKey('no.profile@contoso.com') | Should -BeFalse
+        $states['no.profile@contoso.com'].ErrorId | Should -Be 'SharePointProfileNotFound'
         $byTarget['broken.photo@contoso.com'].FullyQualifiedErrorId | Should -Match '^PhotoUnreadable,'
         $byTarget['broken.photo@contoso.com'].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
         $states['left.company@contoso.com'].Reason | Should -Match 'left.company@contoso.com'
@@ -55,6 +57,22 @@ Describe 'Get-PhotoSyncState against the emulator' {
             $r = [pscustomobject]@{ $column = 'adele.vance@contoso.com' } | Get-PhotoSyncState
             $r.State | Should -Be 'InSync' -Because "the column $column binds"
         }
+    }
+
+    It 'counts users without a SharePoint profile in one warning; -ErrorAction Continue writes an error for each' {
+        $warn = $null; $errs = $null
+        $r = 'adele.vance@contoso.com', 'no.profile@contoso.com' | Get-PhotoSyncState -WarningVariable warn -ErrorVariable errs 3>$null
+        ($r | Where-Object UserPrincipalName -eq 'no.profile@contoso.com').State | Should -Be 'NotFound'
+        $errs | Should -BeNullOrEmpty
+        $warn | Should -HaveCount 1
+        "$warn" | Should -Match '^1 user has no SharePoint profile yet'
+
+        $r = 'no.profile@contoso.com' | Sync-ProfilePhoto -ErrorAction Continue -ErrorVariable errs -Confirm:$false 2>$null 3>$null
+        $r.Action | Should -Be 'Skipped'
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Match '^SharePointProfileNotFound,'
+        $errs[0].Exception.Message | Should -Not -BeNullOrEmpty
+        $errs[0].ErrorDetails.Message | Should -Match '^no\.profile@contoso\.com \(row 1\): '
     }
 
     It 'checks a user named twice in one run once' {
@@ -113,6 +131,35 @@ Describe 'Sync-ProfilePhoto end to end' {
         $ids | Should -Be @('InvalidUserPrincipalName|', 'InvalidUserPrincipalName|not-a-upn', 'UserNotFound|left.company@contoso.com')
         ($errs | Where-Object TargetObject -eq 'not-a-upn').CategoryInfo.Category | Should -Be 'InvalidArgument'
         ($errs | Where-Object TargetObject -eq 'not-a-upn').Exception.Message | Should -Match "'not-a-upn' is not a user principal name"
+        # Bad rows name their row and carry it; results carry theirs, so the file's order comes back.
+        ($errs | Where-Object TargetObject -eq 'not-a-upn').Exception.Message | Should -Match '^Row 3: '
+        ($errs | Where-Object TargetObject -eq 'not-a-upn').Exception.InputIndex | Should -Be 3
+        ($errs | Where-Object { $_.TargetObject -in '', $null }).Exception.InputIndex | Should -Be 2
+        ($errs | Where-Object TargetObject -eq 'left.company@contoso.com').ErrorDetails.Message | Should -Match '^left\.company@contoso\.com \(row 4\): '
+        ($results | Sort-Object InputIndex).InputIndex | Should -Be @(1, 4, 5, 6, 7)
+        ($results | Sort-Object InputIndex).UserPrincipalName | Should -Be @("o'neil@contoso.com", 'left.company@contoso.com', 'jürgen@contoso.com', 'jane_fabrikam.com#EXT#@contoso.onmicrosoft.com', 'adele.vance@contoso.com')
+    }
+
+    It 'takes Entra object ids in a UserId column: each read once for its UPN, an unknown id is UserNotFound naming its row' {
+        $csv = Join-Path $TestDrive 'ids.csv'
+        $unknown = [guid]::NewGuid().ToString()
+        @(
+            'UserId,Department'
+            "$((Get-EmulatorUser $emu 'megan.bowen@contoso.com').Id),Sales"
+            "$unknown,Gone"
+            'adele.vance@contoso.com,IT'
+        ) | Set-Content -Path $csv -Encoding utf8
+        $errs = $null
+        $states = @(Import-Csv $csv | Get-PhotoSyncState -ErrorAction SilentlyContinue -ErrorVariable errs | Sort-Object InputIndex)
+        $states.InputIndex | Should -Be @(1, 2, 3)
+        $states[0].UserPrincipalName | Should -Be 'megan.bowen@contoso.com'
+        $states[0].State | Should -Be 'InSync'
+        $states[1].State | Should -Be 'NotFound'
+        $states[1].ErrorId | Should -Be 'UserNotFound'
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Match '^UserNotFound,'
+        $errs[0].ErrorDetails.Message | Should -Match "^$unknown \(row 2\): Graph knows no user with the object id"
+        $errs[0].ErrorDetails.RecommendedAction | Should -Match 'object id'
     }
 
     It 'stops with one error naming the accepted columns when a CSV has no user column at all' {
@@ -210,16 +257,33 @@ Describe 'Whole-tenant runs (-All)' {
     }
     AfterAll { Stop-TenantEmulator $emu }
 
-    It 'checks every user that has a mailbox, and ends with a summary record' {
+    It 'checks every enabled member with a mailbox, and ends with a summary record' {
         $info = $null
         $all = Get-PhotoSyncState -All -ErrorAction SilentlyContinue -InformationVariable info
-        $expected = @(Get-EmulatorUserList $emu | Where-Object { $_ -notin 'left.company@contoso.com', 'no.mailbox@contoso.com' })
+        # Left out: not in Graph, no mailbox, a disabled account (a shared mailbox), a guest.
+        $expected = @(Get-EmulatorUserList $emu | Where-Object { $_ -notin 'left.company@contoso.com', 'no.mailbox@contoso.com', 'shared.mailbox@contoso.com', 'guest_fabrikam.com#EXT#@contoso.onmicrosoft.com' })
         ($all.UserPrincipalName | Sort-Object) | Should -Be ($expected | Sort-Object)
         $summary = $info | Where-Object { $_.Tags -contains 'Summary' }
         $summary | Should -HaveCount 1
         $summary.MessageData.Users | Should -Be $expected.Count
         $summary.MessageData.Outcomes['InSync'] | Should -Be @($all | Where-Object State -eq 'InSync').Count
         $summary.MessageData.GraphRequests | Should -BeGreaterThan 0
+    }
+
+    It 'numbers users in listing order, and counts users without a SharePoint profile in one warning instead of an error each' {
+        $errs = $null; $warn = $null
+        $all = @(Get-PhotoSyncState -All -ErrorVariable errs -WarningVariable warn 2>$null 3>$null)
+        ($all.InputIndex | Sort-Object) | Should -Be @(1..$all.Count)
+        $errs | Where-Object { $_.FullyQualifiedErrorId -like 'SharePointProfileNotFound,*' } | Should -BeNullOrEmpty
+        ($all | Where-Object UserPrincipalName -eq 'no.profile@contoso.com').State | Should -Be 'NotFound'
+        @($warn | Where-Object { "$_" -match 'no SharePoint profile' }) | Should -HaveCount 1
+    }
+
+    It 'lists disabled accounts with -IncludeDisabled, never guests' {
+        $all = @(Get-PhotoSyncState -All -IncludeDisabled -ErrorAction SilentlyContinue)
+        $all.UserPrincipalName | Should -Contain 'shared.mailbox@contoso.com'
+        $all.UserPrincipalName | Should -Not -Contain 'guest_fabrikam.com#EXT#@contoso.onmicrosoft.com'
+        { Get-PhotoSyncState -IncludeDisabled -UserPrincipalName 'adele.vance@contoso.com' } | Should -Throw -ErrorId 'AmbiguousParameterSet,*'
     }
 
     It 'batches photo metadata: far fewer Graph requests than users' {

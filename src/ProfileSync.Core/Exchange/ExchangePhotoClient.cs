@@ -22,8 +22,8 @@ public sealed record ExchangePhotoInfo(
     public static ExchangePhotoInfo None(string reason) => new(ExchangePhotoStatus.NoPhoto, Reason: reason);
 }
 
-/// <summary>What Graph's directory says of one user: its object id and whether it has a mail address.</summary>
-public sealed record GraphUserInfo(string? Id, bool HasMail);
+/// <summary>What Graph's directory says of one user: its object id, whether it has a mail address, and its UPN.</summary>
+public sealed record GraphUserInfo(string? Id, bool HasMail, string? UserPrincipalName = null);
 
 /// <summary>
 /// Downloads, sets and removes Exchange photos through the Microsoft Graph SDK, and turns Graph's photo
@@ -75,7 +75,7 @@ public sealed class ExchangePhotoClient
         try
         {
             var found = await _graph.Users[user.UserPrincipalName].GetAsync(r => r.QueryParameters.Select = new[] { "id", "userPrincipalName", "mail" }, cancellationToken).ConfigureAwait(false);
-            return found is null ? null : new GraphUserInfo(found.Id, !string.IsNullOrEmpty(found.Mail));
+            return found is null ? null : new GraphUserInfo(found.Id, !string.IsNullOrEmpty(found.Mail), found.UserPrincipalName);
         }
         catch (ApiException error)
         {

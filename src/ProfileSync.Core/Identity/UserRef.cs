@@ -9,10 +9,33 @@ namespace ProfileSync.Core.Identity;
 /// </summary>
 public sealed class UserRef : IEquatable<UserRef>
 {
-    private UserRef(string userPrincipalName) => UserPrincipalName = userPrincipalName;
+    private UserRef(string userPrincipalName, Guid? objectId = null, bool upnKnown = true)
+    {
+        UserPrincipalName = userPrincipalName;
+        ObjectId = objectId;
+        UpnKnown = upnKnown;
+    }
 
-    /// <summary>The UPN as given, trimmed and NFC-normalised (case kept; comparisons ignore it).</summary>
+    /// <summary>
+    /// The UPN as given, trimmed and NFC-normalised (case kept; comparisons ignore it); for a user
+    /// given by Entra object id whose UPN is not read yet (<see cref="UpnKnown"/> false), the id's text.
+    /// </summary>
     public string UserPrincipalName { get; }
+
+    /// <summary>The Entra object id, when the admin gave one (or Graph answered it).</summary>
+    public Guid? ObjectId { get; }
+
+    /// <summary>
+    /// False for a user given by object id whose UPN Graph has not been asked for yet: Graph takes the
+    /// id, but SharePoint profiles are found by UPN only, so a run reads it once before the user's work.
+    /// </summary>
+    public bool UpnKnown { get; }
+
+    /// <summary>A user given by Entra object id: the id stands in for the UPN until <see cref="WithUpn"/>.</summary>
+    public static UserRef ForObjectId(Guid objectId) => new(objectId.ToString("D"), objectId, upnKnown: false);
+
+    /// <summary>The user of an object id with the UPN Graph answered for it.</summary>
+    public UserRef WithUpn(UserRef resolved) => new(resolved.UserPrincipalName, ObjectId);
 
     /// <summary>SharePoint's claims name for a member or guest: <c>i:0#.f|membership|{upn}</c>.</summary>
     public string ClaimsAccountName => "i:0#.f|membership|" + UserPrincipalName;

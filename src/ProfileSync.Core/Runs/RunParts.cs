@@ -16,6 +16,16 @@ public interface IUserOutcome
     Failure? CleanupFailure { get; }
     /// <summary>Sets ProfileSync wrote earlier that no profile named any more, recycled in this run.</summary>
     int LeftoverSetsRecycled => 0;
+    /// <summary>
+    /// Where the user was in the input, 1-based (the row of a CSV, the place in -All's listing), so
+    /// Sort-Object InputIndex restores the input's order; set by the run when it concludes the user.
+    /// </summary>
+    int InputIndex { get; set; }
+    /// <summary>
+    /// The user has no SharePoint profile yet: nothing to act on (SharePoint creates one at first
+    /// sign-in), so the run counts it in one summary warning instead of an error per user.
+    /// </summary>
+    bool NoSharePointProfile => false;
 }
 
 /// <summary>
@@ -52,12 +62,15 @@ public sealed class RunServices
         Metadata = new PhotoMetadataBatcher(new GraphPhotoBatch(connection.Pipeline, connection.Endpoints));
         Photos = new PhotoSyncService(connection.Exchange, Metadata, connection.SharePoint, connection.Library, Stop);
         Changes = new PhotoChangeService(connection.Exchange, Metadata, connection.SharePoint, connection.Library, Photos);
+        Users = new UserIdResolver(connection.Pipeline, connection.Endpoints, connection.Exchange);
     }
 
     public RunStop Stop { get; } = new();
     public PhotoMetadataBatcher Metadata { get; }
     public PhotoSyncService Photos { get; }
     public PhotoChangeService Changes { get; }
+    /// <summary>Reads the UPN of users given by object id, batched when asked ahead.</summary>
+    public UserIdResolver Users { get; }
 }
 
 /// <summary>No pending step: for commands whose workers hand back only final results (Get-PhotoSyncState).</summary>
@@ -100,6 +113,8 @@ public sealed record RunSettings
     public bool BulkProfileReads { get; init; } = true;
     /// <summary>Whether the run writes its remembered verdicts back to the tenant when they changed (a sync that writes; never a read-only command or -WhatIf).</summary>
     public bool SaveVerdicts { get; init; }
+    /// <summary>Whether -All lists disabled accounts too (-IncludeDisabled); by default only enabled members (see <see cref="MailboxUserDirectory"/>).</summary>
+    public bool IncludeDisabledAccounts { get; init; }
 }
 
 public enum Admission { Admitted, Duplicate, AlreadyFinished }
@@ -134,6 +149,14 @@ public sealed class ProfileSyncRunSummary
     public int CleanupFailed { get; init; }
     /// <summary>Sets of thumbnails ProfileSync wrote earlier, named by no profile any more, recycled (bulk runs).</summary>
     public int LeftoverSetsRecycled { get; init; }
+    /// <summary>Users without a SharePoint profile (State NotFound, ErrorId SharePointProfileNotFound): a warning, not an error each.</summary>
+    public int NoSharePointProfile { get; init; }
+
+    /// <summary>The one warning that stands for every user without a SharePoint profile; null when there is none.</summary>
+    public string? NoSharePointProfileWarning => NoSharePointProfile == 0 ? null :
+        $"{NoSharePointProfile} {(NoSharePointProfile == 1 ? "user has" : "users have")} no SharePoint profile yet (State NotFound, ErrorId SharePointProfileNotFound): " +
+        "SharePoint creates one at the user's first sign-in to SharePoint or OneDrive, or at the next profile import, and a later run syncs them. " +
+        "Nothing to do now; -ErrorAction Continue writes an error for each.";
     public long GraphRequests { get; init; }
     public long SharePointRequests { get; init; }
     public long GraphThrottled { get; init; }
@@ -144,5 +167,6 @@ public sealed class ProfileSyncRunSummary
         $"{Command}: {Users} users in {Elapsed.TotalSeconds:0.0} s ({string.Join(", ", Outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key} {o.Value}"))}); " +
         (CleanupFailed > 0 ? $"{CleanupFailed} users with files not recycled; " : "") +
         (LeftoverSetsRecycled > 0 ? $"{LeftoverSetsRecycled} leftover thumbnail sets recycled; " : "") +
+        (NoSharePointProfile > 0 ? $"{NoSharePointProfile} users without a SharePoint profile; " : "") +
         $"requests: Graph {GraphRequests}, SharePoint {SharePointRequests}; throttled answers: Graph {GraphThrottled}, SharePoint {SharePointThrottled}.";
 }

@@ -34,13 +34,15 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     private readonly CompactKeySet _seen = new();
     private readonly Queue<(UserRef User, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>> Work)> _waiting = new();
     private readonly List<UserRef> _notPrefetched = new();
+    /// <summary>Input index of each user in the run and not yet concluded, by the key its result will carry (the UPN; the id's text until it is resolved).</summary>
+    private readonly ConcurrentDictionary<string, int> _inputIndexOf = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentQueue<RunMessage> _messages = new();
     private readonly Dictionary<string, int> _outcomes = new(StringComparer.Ordinal);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly (long Graph, long SharePoint, long GraphThrottled, long SharePointThrottled) _countersAtStart;
     private Task? _indexLoading;
     private long _lastProgress = -1;
-    private int _done, _submitted, _cleanupFailed, _leftoversRecycled;
+    private int _done, _submitted, _cleanupFailed, _leftoversRecycled, _noSharePointProfile;
     private long? _total;
     private bool _writeAccessChecked, _stopped;
     private readonly List<TOutcome> _stoppedOutcomes = new();
@@ -95,14 +97,45 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
         return Admission.Admitted;
     }
 
-    /// <summary>Queues an admitted user's first piece of work, then starts what fits and hands back what is ready.</summary>
-    public IEnumerable<UserStep<TPending, TOutcome>> Enqueue(UserRef user, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>> work)
+    /// <summary>Queues an admitted user's first piece of work (numbered in the order users are queued), then starts what fits and hands back what is ready.</summary>
+    public IEnumerable<UserStep<TPending, TOutcome>> Enqueue(UserRef user, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>> work) =>
+        Enqueue(user, _submitted + 1, (_, ct) => work(ct));
+
+    /// <summary>
+    /// Queues an admitted user's first piece of work, then starts what fits and hands back what is
+    /// ready. <paramref name="inputIndex"/> (1-based) is where the user was in the input; its result
+    /// carries it. A user given by object id is resolved to its UPN on the worker first, and
+    /// <paramref name="work"/> is given the resolved user.
+    /// </summary>
+    public IEnumerable<UserStep<TPending, TOutcome>> Enqueue(UserRef user, int inputIndex, Func<UserRef, CancellationToken, Task<UserStep<TPending, TOutcome>>> work)
     {
         if (++_submitted == _settings.BulkThreshold) StartBulkReads();
-        _waiting.Enqueue((user, work));
-        if (_settings.PrefetchPhotoMetadata) _notPrefetched.Add(user);
+        _inputIndexOf[user.UserPrincipalName] = inputIndex;
+        _waiting.Enqueue((user, user.UpnKnown ? ct => work(user, ct) : ct => ResolveThenAsync(user, inputIndex, work, ct)));
+        // Ids are asked for ahead too (their photo metadata is asked for once the UPN is known).
+        if (_settings.PrefetchPhotoMetadata || !user.UpnKnown) _notPrefetched.Add(user);
         if (_notPrefetched.Count >= GraphPhotoBatch.MaxBatchSize) PrefetchWaiting();
         return StartWhatFits();
+    }
+
+    /// <summary>On a worker: the UPN of a user given by object id, then the user's work; the user's result is keyed by the UPN from here on.</summary>
+    private async Task<UserStep<TPending, TOutcome>> ResolveThenAsync(UserRef user, int inputIndex, Func<UserRef, CancellationToken, Task<UserStep<TPending, TOutcome>>> work, CancellationToken cancellationToken)
+    {
+        var resolved = await Services.Users.ResolveAsync(user, inputIndex, cancellationToken).ConfigureAwait(false);
+        if (!_seen.Add(resolved.UserPrincipalName))
+            throw new ProfileSyncException(Failure.Of(ErrorIds.DuplicateUser,
+                $"The object id '{user.UserPrincipalName}' is {resolved}, who is already in this run; handled once.") with { InputIndex = inputIndex });
+        _inputIndexOf.TryRemove(user.UserPrincipalName, out _);
+        _inputIndexOf[resolved.UserPrincipalName] = inputIndex;
+        try
+        {
+            return await work(resolved, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // As the queue does for any user, with the user the result's key is now.
+            return UserStep<TPending, TOutcome>.Done(_unexpected(resolved, ex));
+        }
     }
 
     private IEnumerable<UserStep<TPending, TOutcome>> StartWhatFits()
@@ -171,8 +204,9 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     public IEnumerable<UserStep<TPending, TOutcome>> SubmitWholeTenant(Func<UserRef, Func<CancellationToken, Task<UserStep<TPending, TOutcome>>>> workFor)
     {
         Wait(StartBulkReads());
-        Verbose($"Listing the tenant's mailbox users (Graph filter: {MailboxUserDirectory.Filter}).");
-        var directory = new MailboxUserDirectory(_connection.Pipeline, _connection.Endpoints);
+        var directory = new MailboxUserDirectory(_connection.Pipeline, _connection.Endpoints, _settings.IncludeDisabledAccounts);
+        Verbose($"Listing the tenant's users worth a photo sync (Graph filter: {directory.Filter}).");
+        var listed = 0;
         var users = directory.ListAsync(Token).GetAsyncEnumerator(Token);
         try
         {
@@ -180,8 +214,8 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
             while (Wait(users.MoveNextAsync().AsTask(), anyFailureStops: true))
             {
                 _total ??= directory.TotalCount;
-                var user = users.Current;
-                var steps = Admit(user) == Admission.Admitted ? Enqueue(user, workFor(user)) : Pump();
+                var (user, index) = (users.Current, ++listed); // users are numbered in listing order
+                var steps = Admit(user) == Admission.Admitted ? Enqueue(user, index, (u, ct) => workFor(u)(ct)) : Pump();
                 foreach (var step in steps) yield return step;
             }
         }
@@ -206,6 +240,8 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     /// <summary>A result made on the pipeline thread (-WhatIf, a declined prompt, a bad row): counted, journaled when finished.</summary>
     public TOutcome Conclude(TOutcome outcome)
     {
+        if (_inputIndexOf.TryRemove(outcome.UserPrincipalName, out var inputIndex)) outcome.InputIndex = inputIndex;
+        if (outcome.NoSharePointProfile) _noSharePointProfile++;
         _done++;
         Count(outcome.Outcome);
         if (outcome.CleanupFailure is not null) _cleanupFailed++;
@@ -311,6 +347,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
             Outcomes = new Dictionary<string, int>(_outcomes),
             CleanupFailed = _cleanupFailed,
             LeftoverSetsRecycled = _leftoversRecycled,
+            NoSharePointProfile = _noSharePointProfile,
             GraphRequests = c.GraphRequests - _countersAtStart.Graph,
             SharePointRequests = c.SharePointRequests - _countersAtStart.SharePoint,
             GraphThrottled = c.GraphThrottled - _countersAtStart.GraphThrottled,
@@ -371,7 +408,8 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     private void PrefetchWaiting()
     {
         if (_notPrefetched.Count == 0) return;
-        Services.Metadata.Prefetch(_notPrefetched.ToList(), Token);
+        Services.Users.Prefetch(_notPrefetched, Token);
+        if (_settings.PrefetchPhotoMetadata) Services.Metadata.Prefetch(_notPrefetched.Where(u => u.UpnKnown).ToList(), Token);
         _notPrefetched.Clear();
     }
 
@@ -413,6 +451,7 @@ public sealed class UserRun<TPending, TOutcome> : IDisposable where TPending : c
     private void WaitForHelpers(TimeSpan timeout)
     {
         Services.Metadata.WaitIdle(timeout);
+        Services.Users.WaitIdle(timeout);
         _indexLoading?.ContinueWith(static t => t.Exception, TaskScheduler.Default).Wait(timeout);
     }
 

@@ -608,5 +608,9 @@ public sealed class PhotoSyncService
     public static PhotoSyncState ErrorState(UserRef user, Failure failure, ExchangePhotoInfo? exchange = null, SharePointProfile? profile = null) =>
         StateOf(user, PhotoState.Error, failure.Message, failure, exchange, profile);
 
+    /// <summary>A user whose check could not begin: NotFound for an object id Graph does not know (as for an unknown UPN), Error otherwise.</summary>
+    public static PhotoSyncState NotCheckedState(UserRef user, Failure failure) =>
+        failure.ErrorId == ErrorIds.UserNotFound ? StateOf(user, PhotoState.NotFound, failure.Message, failure, null, null) : ErrorState(user, failure);
+
     private static string SafeHost(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.Host : "not an absolute URL";
 }

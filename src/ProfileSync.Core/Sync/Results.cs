@@ -62,6 +62,12 @@ public sealed class PhotoSyncState : IUserOutcome
     /// <summary>True when a sync would write this user (Force aside).</summary>
     public bool NeedsSync => PhotoStateRules.For(State).NeedsSync;
 
+    /// <summary>Where the user was in the input, 1-based (a CSV's row, -All's listing order): Sort-Object InputIndex restores the input's order.</summary>
+    public int InputIndex { get; set; }
+
+    /// <summary>NotFound because SharePoint has no profile for the user yet (Graph knows them).</summary>
+    public bool NoSharePointProfile => State == PhotoState.NotFound && Failure?.ErrorId == ErrorIds.SharePointProfileNotFound;
+
     string IUserOutcome.Outcome => State.ToString();
     bool IUserOutcome.Finished => PhotoStateRules.For(State).Journaled;
     Failure? IUserOutcome.CleanupFailure => null;
@@ -92,6 +98,21 @@ public sealed class PhotoSyncResult : IUserOutcome
     internal bool Declined { get; init; }
     /// <summary>Sets of thumbnails ProfileSync wrote earlier for this user, named by no profile any more, that went to the recycle bin.</summary>
     public int LeftoverSetsRecycled { get; init; }
+
+    /// <summary>Where the user was in the input, 1-based (a CSV's row, -All's listing order): Sort-Object InputIndex restores the input's order.</summary>
+    public int InputIndex
+    {
+        get => _inputIndex;
+        set
+        {
+            _inputIndex = value;
+            if (Check is not null) Check.InputIndex = value;
+        }
+    }
+    private int _inputIndex;
+
+    /// <summary>Not written because SharePoint has no profile for the user yet.</summary>
+    public bool NoSharePointProfile => Action != SyncAction.Failed && Check?.NoSharePointProfile == true;
 
     string IUserOutcome.Outcome => Action.ToString();
     bool IUserOutcome.Finished => Action is SyncAction.Updated || (Action is SyncAction.Skipped && !Declined);
@@ -148,13 +169,16 @@ public sealed class PhotoChangeResult : IUserOutcome
     /// <summary>Files ProfileSync wrote that could not be recycled.</summary>
     public Failure? CleanupFailure { get; init; }
 
+    /// <summary>The input row, 1-based: Sort-Object InputIndex restores the input's order.</summary>
+    public int InputIndex { get; set; }
+
     string IUserOutcome.Outcome => Action.ToString();
     bool IUserOutcome.Finished => Action is ChangeAction.Updated or ChangeAction.Removed;
 
     internal PhotoChangeResult WithCleanup(Failure cleanup) => new()
     {
         UserPrincipalName = UserPrincipalName, Operation = Operation, Action = Action, Exchange = Exchange, SharePoint = SharePoint, Source = Source,
-        PhotoSide = PhotoSide, PhotoBytes = PhotoBytes, PhotoSha256 = PhotoSha256, PictureUrl = PictureUrl, Reason = Reason, Failure = Failure, CleanupFailure = cleanup,
+        PhotoSide = PhotoSide, PhotoBytes = PhotoBytes, PhotoSha256 = PhotoSha256, PictureUrl = PictureUrl, Reason = Reason, Failure = Failure, CleanupFailure = cleanup, InputIndex = InputIndex,
     };
 
     public override string ToString() => $"{UserPrincipalName}: {Operation} {Action}";

@@ -25,10 +25,11 @@ public sealed class GetPhotoSyncStateCommand : UserCommandBase<NoPending, PhotoS
     {
         WriteVerbose($"{state.UserPrincipalName}: {state.State}. {state.Reason}");
         WriteObject(state);
-        if (PhotoStateRules.For(state.State).IsError && state.Failure is { } failure) WriteError(ErrorRecords.ForUser(failure, state.UserPrincipalName, state.Reason));
+        if (PhotoStateRules.For(state.State).IsError && state.Failure is { } failure && WritesError(state))
+            WriteError(ErrorRecords.ForUser(failure, state.UserPrincipalName, state.Reason, RowOf(state)));
     }
 
-    /// <summary>A user whose check threw or was stopped before it began: an Error state.</summary>
+    /// <summary>A user whose check threw or was stopped before it began: an Error state (NotFound for an object id Graph does not know).</summary>
     internal static PhotoSyncState UnexpectedState(UserRef user, Exception ex) =>
-        PhotoSyncService.ErrorState(user, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "The run was stopped before this user was checked."));
+        PhotoSyncService.NotCheckedState(user, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "The run was stopped before this user was checked."));
 }

@@ -22,7 +22,7 @@ public abstract class PhotoChangeCommandBase<TPending> : UserPipelineCommandBase
     {
         WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} (Exchange {outcome.Exchange}, SharePoint {outcome.SharePoint}). {outcome.Reason}");
         WriteObject(outcome);
-        if (outcome.Failure is { } failure) WriteError(ErrorRecords.ForUser(failure, outcome.UserPrincipalName, outcome.Reason));
+        if (outcome.Failure is { } failure) WriteError(ErrorRecords.ForUser(failure, outcome.UserPrincipalName, outcome.Reason, RowOf(outcome)));
         if (outcome.CleanupFailure is { } cleanup) WriteWarning($"{outcome.UserPrincipalName}: {cleanup.Message}");
     }
 

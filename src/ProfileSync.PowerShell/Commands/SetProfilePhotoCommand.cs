@@ -71,8 +71,11 @@ public sealed class SetProfilePhotoCommand : PhotoChangeCommandBase<PhotoToSet>
         _rowSource = source;
         if (source is null)
         {
+            // The row still counts: the next rows keep their numbers.
+            var index = NextInputIndex();
+            for (var more = (UserPrincipalName?.Length ?? 0) - 1; more > 0; more--) NextInputIndex();
             var row = string.Join(", ", (UserPrincipalName ?? Array.Empty<string?>()).Where(u => !string.IsNullOrWhiteSpace(u)));
-            WriteError(ErrorRecords.For(errorId!, $"{(row.Length > 0 ? row : "A row")}: {problem}.", row.Length > 0 ? row : "the row"));
+            WriteError(ErrorRecords.From(Failure.Of(errorId!, $"Row {index} ({(row.Length > 0 ? row : "no user")}): {problem}.") with { InputIndex = index }, row.Length > 0 ? row : "the row"));
             return;
         }
         base.ProcessRecord();

@@ -83,9 +83,9 @@ public sealed class SyncProfilePhotoCommand : UserCommandBase<UserCheck, PhotoSy
         WriteVerbose($"{outcome.UserPrincipalName}: {outcome.Action} ({outcome.StateBefore}). {outcome.Error ?? outcome.Reason}");
         WriteObject(outcome);
         if (outcome.Action == SyncAction.Failed)
-            WriteError(ErrorRecords.ForUser(outcome.Failure ?? Failure.Of(ErrorIds.SyncFailed, outcome.Reason ?? "The sync failed."), outcome.UserPrincipalName));
-        else if (outcome.Check is { Failure: { } notFound } && PhotoStateRules.For(outcome.StateBefore).IsError)
-            WriteError(ErrorRecords.ForUser(notFound, outcome.UserPrincipalName, outcome.Check.Reason));
+            WriteError(ErrorRecords.ForUser(outcome.Failure ?? Failure.Of(ErrorIds.SyncFailed, outcome.Reason ?? "The sync failed."), outcome.UserPrincipalName, inputIndex: RowOf(outcome)));
+        else if (outcome.Check is { Failure: { } notFound } && PhotoStateRules.For(outcome.StateBefore).IsError && WritesError(outcome))
+            WriteError(ErrorRecords.ForUser(notFound, outcome.UserPrincipalName, outcome.Check.Reason, RowOf(outcome)));
         if (outcome.CleanupFailure is { } cleanup) WriteWarning($"{outcome.UserPrincipalName}: {cleanup.Message}");
     }
 }

@@ -7,9 +7,18 @@ namespace ProfileSync.PowerShell.Commands;
 public abstract class UserCommandBase<TPending, TOutcome> : UserPipelineCommandBase<TPending, TOutcome>
     where TPending : class where TOutcome : class, IUserOutcome
 {
-    /// <summary>Every user of the tenant that has a mailbox (Graph filter "mail ne null"), streamed page by page.</summary>
+    /// <summary>
+    /// Every enabled member of the tenant with a mailbox (Graph filter "accountEnabled eq true and
+    /// userType eq 'Member' and mail ne null"), streamed page by page, numbered in listing order.
+    /// </summary>
     [Parameter(Mandatory = true, ParameterSetName = AllSet)]
     public SwitchParameter All { get; set; }
+
+    /// <summary>With -All: disabled accounts too (shared, room and equipment mailboxes, leavers). Guests are never listed.</summary>
+    [Parameter(ParameterSetName = AllSet)]
+    public SwitchParameter IncludeDisabled { get; set; }
+
+    protected override bool IncludeDisabledAccounts => IncludeDisabled;
 
     /// <summary>
     /// Reads every user's profile one by one (a PeopleManager call each) instead of through People search

@@ -46,6 +46,8 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
     protected virtual bool BulkProfileReads => true;
     /// <summary>Whether the run writes its remembered verdicts back to the tenant (only a sync that may write).</summary>
     protected virtual bool SavesVerdicts => false;
+    /// <summary>Whether -All lists disabled accounts too.</summary>
+    protected virtual bool IncludeDisabledAccounts => false;
     protected bool WhatIfRequested => (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true }) || LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
 
     protected override void BeginProcessing()
@@ -55,7 +57,7 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
         if (JournalPath is not null && WhatIfRequested) WriteWarning("-JournalPath is not used with -WhatIf: a dry run finishes no user.");
         var journal = JournalPath is null || WhatIfRequested ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
         var settings = new RunSettings { Command = MyInvocation.MyCommand.Name, ThrottleLimit = ThrottleLimit, Options = CommandOptions, JournalPath = journal, PrefetchPhotoMetadata = PrefetchPhotoMetadata,
-            BulkProfileReads = BulkProfileReads, SaveVerdicts = SavesVerdicts,
+            BulkProfileReads = BulkProfileReads, SaveVerdicts = SavesVerdicts, IncludeDisabledAccounts = IncludeDisabledAccounts,
             OnStopping = text => { if (!Stopping) WriteProgress(new ProgressRecord(1, Activity, text)); } }; // after Ctrl+C the host takes no more output
         try { Run = new UserRun<TPending, TOutcome>(ActiveConnection, settings, Unexpected); }
         catch (ProfileSyncException ex) { throw Terminating(ex.Failure, JournalPath); }
@@ -66,12 +68,13 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
         if (ParameterSetName == AllSet) return;
         foreach (var input in UserPrincipalName ?? Array.Empty<string?>())
         {
-            var (user, failure) = UserInput.Read(input, firstRow: !Run.HasInput, MyInvocation.MyCommand.Name);
+            var index = NextInputIndex();
+            var (user, failure) = UserInput.Read(input, firstRow: !Run.HasInput, MyInvocation.MyCommand.Name, index);
             if (user is not null)
             {
                 var (admission, row) = (Run.Admit(user), RowData());
                 if (admission == Admission.Duplicate) OnDuplicate(user, row);
-                Drive(admission == Admission.Admitted ? Run.Enqueue(user, ct => StartUser(user, row, ct)) : Run.Pump());
+                Drive(admission == Admission.Admitted ? Run.Enqueue(user, index, (resolved, ct) => StartUser(resolved, row, ct)) : Run.Pump());
                 continue;
             }
             if (failure!.StopsRun) throw Terminating(failure, input);
@@ -90,7 +93,25 @@ public abstract class UserPipelineCommandBase<TPending, TOutcome> : PSCmdlet, ID
         WriteInformation(summary, new[] { "ProfileSync", "Summary" });
         WriteVerbose(summary.ToString());
         WriteQueued();
+        if (summary.NoSharePointProfileWarning is { } noProfiles) WriteWarning(noProfiles);
     }
+
+    private int _inputIndex;
+
+    /// <summary>The next input item's number, 1-based: every item counts, good or bad, so results and errors name the input's rows.</summary>
+    protected int NextInputIndex() => ++_inputIndex;
+
+    /// <summary>
+    /// Whether the user's result also gets an error record. A user without a SharePoint profile needs no
+    /// action, so by default it is only counted in the summary's one warning; an -ErrorAction Continue,
+    /// Stop or Inquire given on the command asks for an error each (a preference variable does not).
+    /// </summary>
+    protected bool WritesError(IUserOutcome outcome) =>
+        !outcome.NoSharePointProfile
+        || (MyInvocation.BoundParameters.TryGetValue("ErrorAction", out var action) && action is ActionPreference.Continue or ActionPreference.Stop or ActionPreference.Inquire);
+
+    /// <summary>The input row a user's error names: the row of piped input; none for -All (its order is the listing's, on the result).</summary>
+    protected int? RowOf(IUserOutcome outcome) => ParameterSetName == AllSet || outcome.InputIndex == 0 ? null : outcome.InputIndex;
 
     protected override void StopProcessing() => Run?.Cancel();
     public void Dispose() => Run?.Dispose();
