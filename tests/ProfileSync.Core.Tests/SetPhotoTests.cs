@@ -50,17 +50,20 @@ public class SetPhotoTests
         Assert.Contains("tiny.png", tiny.Message);
     }
 
-    private sealed class Recorder(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
+    private sealed class Recorder(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> answer) : HttpMessageHandler
     {
         public List<(Uri Url, bool Authorized)> Seen { get; } = new();
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             lock (Seen) Seen.Add((request.RequestUri!, request.Headers.Authorization is not null));
-            return Task.FromResult(answer(request));
+            return answer(request, cancellationToken);
         }
     }
 
-    private static (PhotoFileOrUrlReader Reader, Recorder Transport, ServiceHttpPipeline Pipeline) Reader(Func<HttpRequestMessage, HttpResponseMessage> answer)
+    private static (PhotoFileOrUrlReader Reader, Recorder Transport, ServiceHttpPipeline Pipeline) Reader(Func<HttpRequestMessage, HttpResponseMessage> answer) =>
+        Reader((request, _) => Task.FromResult(answer(request)));
+
+    private static (PhotoFileOrUrlReader Reader, Recorder Transport, ServiceHttpPipeline Pipeline) Reader(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> answer)
     {
         var transport = new Recorder(answer);
         var pipeline = new ServiceHttpPipeline(ServiceEndpoints.ForTenant("contoso"), new PreAcquiredTokenSource(EmulatorServiceTests.Secure("graph-token")),
@@ -134,9 +137,10 @@ public class SetPhotoTests
     [Fact]
     public async Task A_source_that_does_not_answer_in_time_fails_clearly_and_a_signed_URL_query_is_never_shown()
     {
-        var (reader, _, pipeline) = Reader(_ =>
+        // A server that never answers (as a stalled network does): only the reader's own deadline ends the wait.
+        var (reader, _, pipeline) = Reader(async (_, ct) =>
         {
-            Thread.Sleep(1500);
+            await Task.Delay(Timeout.Infinite, ct);
             return Photo();
         });
         using var _ = pipeline;
