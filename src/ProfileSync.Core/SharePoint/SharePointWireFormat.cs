@@ -115,6 +115,12 @@ public static class SharePointWireFormat
     public static (IReadOnlyList<LibraryFile> Files, string? NextLink) ReadFileRefs(string json)
     {
         using var doc = JsonDocument.Parse(json);
+        return ReadFileRefs(doc);
+    }
+
+    /// <summary>The same, from a document parsed off the response stream (a 5,000-item page is never one string).</summary>
+    public static (IReadOnlyList<LibraryFile> Files, string? NextLink) ReadFileRefs(JsonDocument doc)
+    {
         var root = Unwrap(doc.RootElement);
         var items = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("value", out var value) ? value : root;
         var files = new List<LibraryFile>();
@@ -142,6 +148,12 @@ public static class SharePointWireFormat
     public static PeopleSearchPage ReadPeopleSearch(string json)
     {
         using var doc = JsonDocument.Parse(json);
+        return ReadPeopleSearch(doc);
+    }
+
+    /// <summary>The same, from a document parsed off the response stream (a 500-row page is never one string).</summary>
+    public static PeopleSearchPage ReadPeopleSearch(JsonDocument doc)
+    {
         var root = doc.RootElement;
         if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("d", out var d))
             root = d.ValueKind == JsonValueKind.Object && d.TryGetProperty("query", out var q) ? q : d;
