@@ -194,11 +194,22 @@ public sealed class SharePointRestClient
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, next);
             request.Headers.Accept.Add(NoMetadata);
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
                 throw Failure(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false), $"listing the files of '{libraryUrl}'", ServiceFailure.Need.SharePointRead);
-            using var doc = await ParseAsync(response, cancellationToken).ConfigureAwait(false);
-            var (files, nextLink) = SharePointWireFormat.ReadFileRefs(doc);
+            IReadOnlyList<LibraryFile> files;
+            string? nextLink;
+            try
+            {
+                using var doc = await ParseAsync(response, cancellationToken).ConfigureAwait(false);
+                (files, nextLink) = SharePointWireFormat.ReadFileRefs(doc);
+            }
+            catch (JsonException ex)
+            {
+                throw new ProfileSyncException(ErrorIds.SharePointRequestFailed, FailureKind.InvalidData,
+                    $"SharePoint answered the file list of '{libraryUrl}' with something that is not a list of items: {ex.Message}", ex)
+                { Service = "SharePoint", StatusCode = (int)response.StatusCode, StopsRun = false };
+            }
             foreach (var file in files) yield return file;
             // The next link must stay on the My Site host: a token is never sent anywhere else anyway, but a foreign link is no page of ours.
             next = nextLink is not null && Uri.TryCreate(_endpoints.MySiteHost, nextLink, out var n) && UrlText.SameAuthority(n, _endpoints.MySiteHost) ? n : null;
@@ -251,7 +262,7 @@ public sealed class SharePointRestClient
             + "&startrow=" + startRow.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Accept.Add(NoMetadata);
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var doing = $"reading SharePoint People search (rows from {startRow})";
         var body = response.IsSuccessStatusCode ? "" : await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.Forbidden)
@@ -300,14 +311,25 @@ public sealed class SharePointRestClient
     private static Uri Site(Uri host, string pathAndQuery) => new(host, pathAndQuery);
 
     /// <summary>
-    /// Parses a large answer from its (buffered, so retried as a whole) bytes: the page as one string too
-    /// would double the large-object-heap allocation of every page, which a 100,000-user run piles up
-    /// until the next full collection.
+    /// Parses a large answer (a page of 500 profiles or 5,000 files) straight off the network stream into
+    /// pooled buffers: buffering it first, or reading it as a string, makes several large-object-heap
+    /// allocations per page, which a 100,000-user run piles up until the next full collection. A
+    /// connection lost mid-answer is not retried here: it fails the bulk read (ServiceUnreachable,
+    /// not stopping the run), and the run reads per user instead.
     /// </summary>
     private static async Task<JsonDocument> ParseAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        return await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            return await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            throw new ProfileSyncException(ErrorIds.ServiceUnreachable, FailureKind.ConnectionError,
+                $"SharePoint's answer from {response.RequestMessage?.RequestUri?.Host} broke off before its end: {ex.Message}", ex)
+            { Service = "SharePoint", StatusCode = (int)response.StatusCode, StopsRun = false };
+        }
     }
 
     private static ProfileSyncException TooLarge(string path, long maxBytes) =>
