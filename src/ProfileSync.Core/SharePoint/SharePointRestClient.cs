@@ -234,15 +234,15 @@ public sealed class SharePointRestClient
     public const string PeopleResultSourceId = "b09a7990-05ea-4af9-81ef-edfab16c4e31";
 
     /// <summary>
-    /// The properties a People search asks for. AccountName, PreferredName, WorkEmail, PictureURL and
-    /// UserProfile_GUID are People managed properties; whether the index serves the placeholder state,
-    /// the picture timestamp and the Entra object id under these (profile property) names is unconfirmed
-    /// against a real tenant: a row without them reads as unknown (null), never as a value.
+    /// The properties a People search asks for: only what a check takes from the index (a write reads the
+    /// live profile), so a 500-row page stays small. AccountName, PreferredName and PictureURL are People
+    /// managed properties; whether the index serves the placeholder state and the Entra object id under
+    /// these (profile property) names is unconfirmed against a real tenant: a row without them reads as
+    /// unknown (null), never as a value.
     /// </summary>
     internal static readonly string[] PeopleSearchProperties =
     {
-        "AccountName", "PreferredName", "WorkEmail", SharePointWireFormat.PictureUrlProperty, SharePointWireFormat.PlaceholderStateProperty,
-        SharePointWireFormat.PictureTimestampProperty, "UserProfile_GUID", SharePointWireFormat.ObjectIdProperty,
+        "AccountName", "PreferredName", SharePointWireFormat.PictureUrlProperty, SharePointWireFormat.PlaceholderStateProperty, SharePointWireFormat.ObjectIdProperty,
     };
 
     /// <summary>
