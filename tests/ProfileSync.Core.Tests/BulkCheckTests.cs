@@ -26,18 +26,10 @@ public class BulkCheckTests
         },
     });
 
-    private static UserRun<NoPending, PhotoSyncState> CheckRun(ProfileSyncConnection connection) =>
-        new(connection, new RunSettings { Command = "Get-PhotoSyncState" },
-            (u, ex) => PhotoSyncService.ErrorState(u, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "stopped")));
-
-    private static UserRun<UserCheck, PhotoSyncResult> SyncRun(ProfileSyncConnection connection) =>
-        new(connection, new RunSettings { Command = "Sync-ProfilePhoto", SaveVerdicts = true },
-            (u, ex) => PhotoSyncService.NotWritten(PhotoSyncService.ErrorState(u, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "stopped"))));
-
     /// <summary>Get-PhotoSyncState -All without PowerShell. Returns the states and the run's warnings.</summary>
     internal static (Dictionary<string, PhotoSyncState> States, List<string> Warnings) CheckAll(ProfileSyncConnection connection)
     {
-        using var run = CheckRun(connection);
+        using var run = UserRunTests.CheckRun(connection);
         var states = new Dictionary<string, PhotoSyncState>(StringComparer.OrdinalIgnoreCase);
         void Handle(IEnumerable<CheckStep> steps) { foreach (var step in steps) states[step.Outcome!.UserPrincipalName] = step.Outcome; }
         Handle(run.SubmitWholeTenant(user => async ct => CheckStep.Done((await run.Services.Photos.CheckAsync(user, run.Options, ct)).State)));
@@ -48,7 +40,7 @@ public class BulkCheckTests
     /// <summary>Sync-ProfilePhoto -All without PowerShell.</summary>
     internal static Dictionary<string, PhotoSyncResult> SyncAll(ProfileSyncConnection connection)
     {
-        using var run = SyncRun(connection);
+        using var run = UserRunTests.SyncRun(connection, saveVerdicts: true);
         var results = new Dictionary<string, PhotoSyncResult>(StringComparer.OrdinalIgnoreCase);
         void Handle(IEnumerable<SyncStep> steps)
         {

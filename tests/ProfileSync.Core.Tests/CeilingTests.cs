@@ -318,6 +318,19 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
     }
 
     private static IReadOnlyList<UserRef> Users(int count) => Enumerable.Range(1, count).Select(i => UserRef.Parse($"u{i:0000}@contoso.com")).ToList();
+
+    /// <summary>The 1,000 users' expected states (read with the ceilings off), then a timed check of them all under the ceilings.</summary>
+    private static async Task<(IReadOnlyList<UserRef> Users, Dictionary<string, PhotoState> Reference, List<PhotoSyncState> States, Stopwatch Clock)> CheckThousand(
+        Emulator emulator, ProfileSyncConnection connection)
+    {
+        var users = Users(1000);
+        var reference = Reference(emulator, users);
+        var clock = Stopwatch.StartNew();
+        using var run = UserRunTests.CheckRun(connection);
+        var states = await Task.Factory.StartNew(() => UserRunTests.DriveCheck(run, users), TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds(90));
+        clock.Stop();
+        return (users, reference, states, clock);
+    }
     private static PhotoState Expected(int index) => Mix[index % Mix.Length].State;
 
     private (double PeopleManagerCalls, double Throttled429) Report(Emulator emulator, ProfileSyncConnection connection, Stopwatch clock, string what)
@@ -351,12 +364,7 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
         // (with search a bulk check makes few of them: BulkCheckTests).
         await using var emulator = await Emulator.StartAsync(Tenant(1000, AppAndPeopleManager + ", \"peopleSearch\": \"refused\""));
         using var connection = EmulatorServiceTests.Connect(emulator, options: new HttpPipelineOptions { Ceilings = ScaledAppAndPeopleManager });
-        var users = Users(1000);
-        var reference = Reference(emulator, users);
-        var clock = Stopwatch.StartNew();
-        using var run = UserRunTests.CheckRun(connection);
-        var states = await Task.Factory.StartNew(() => UserRunTests.DriveCheck(run, users), TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds(90));
-        clock.Stop();
+        var (users, reference, states, clock) = await CheckThousand(emulator, connection);
 
         var (pm, throttled) = Report(emulator, connection, clock, "check");
         var byUser = states.ToDictionary(s => s.UserPrincipalName, StringComparer.OrdinalIgnoreCase);
@@ -406,12 +414,7 @@ public class CeilingEmulatorTests(ITestOutputHelper output)
             Ceilings = new SharePointCeilings { UserRequests = 600, UserWindow = TimeSpan.FromSeconds(10) },
         });
         Assert.Equal(SignInKind.Delegated, SignInKinds.OfAccessToken(emulator.SharePointToken));
-        var users = Users(1000);
-        var reference = Reference(emulator, users);
-        var clock = Stopwatch.StartNew();
-        using var run = UserRunTests.CheckRun(connection);
-        var states = await Task.Factory.StartNew(() => UserRunTests.DriveCheck(run, users), TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds(90));
-        clock.Stop();
+        var (users, reference, states, clock) = await CheckThousand(emulator, connection);
 
         Report(emulator, connection, clock, "delegated check");
         var log = emulator.State.RequestLog;

@@ -108,8 +108,8 @@ public class UserRunTests
         }
     }
 
-    internal static UserRun<UserCheck, PhotoSyncResult> SyncRun(ProfileSyncConnection connection, int throttleLimit = 40) =>
-        new(connection, new RunSettings { Command = "Sync-ProfilePhoto", ThrottleLimit = throttleLimit },
+    internal static UserRun<UserCheck, PhotoSyncResult> SyncRun(ProfileSyncConnection connection, int throttleLimit = 40, bool saveVerdicts = false) =>
+        new(connection, new RunSettings { Command = "Sync-ProfilePhoto", ThrottleLimit = throttleLimit, SaveVerdicts = saveVerdicts },
             (u, ex) => PhotoSyncService.NotWritten(PhotoSyncService.ErrorState(u, Failure.FromUnexpected(ex, ErrorIds.CheckFailed, "stopped"))));
 
     internal static UserRun<NoPending, PhotoSyncState> CheckRun(ProfileSyncConnection connection) =>

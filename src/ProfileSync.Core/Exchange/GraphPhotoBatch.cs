@@ -83,25 +83,7 @@ public sealed class GraphPhotoBatch
 
     private async Task<Dictionary<int, BatchAnswer>> SendAsync(IReadOnlyList<UserRef> users, List<int> indexes, CancellationToken cancellationToken)
     {
-        using var payload = new MemoryStream();
-        using (var json = new Utf8JsonWriter(payload))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("requests");
-            foreach (var i in indexes)
-            {
-                json.WriteStartObject();
-                json.WriteString("id", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                json.WriteString("method", "GET");
-                json.WriteString("url", "/users/" + Uri.EscapeDataString(users[i].UserPrincipalName) + "/photo");
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        using var request = new HttpRequestMessage(HttpMethod.Post, _batchUrl) { Content = new ByteArrayContent(payload.ToArray()) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Options.Set(ServiceHttpPipeline.BatchItems, indexes.Count);
+        using var request = BatchOfGets(_batchUrl, indexes.Select(i => (i, "/users/" + Uri.EscapeDataString(users[i].UserPrincipalName) + "/photo")).ToList());
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
@@ -114,6 +96,34 @@ public sealed class GraphPhotoBatch
     }
 
     /// <summary>Reads a $batch answer: {"responses":[{"id","status","headers":{},"body":{}}]}.</summary>
+    /// <summary>
+    /// A Graph JSON batch of GETs (POST /$batch, {"requests":[{"id","method","url"}]}), at most 20, each
+    /// id the caller's index; it tells the pipeline how many items it carries (each is priced alone).
+    /// </summary>
+    internal static HttpRequestMessage BatchOfGets(Uri batchUrl, IReadOnlyList<(int Id, string RelativeUrl)> gets)
+    {
+        using var payload = new MemoryStream();
+        using (var json = new Utf8JsonWriter(payload))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("requests");
+            foreach (var (id, url) in gets)
+            {
+                json.WriteStartObject();
+                json.WriteString("id", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                json.WriteString("method", "GET");
+                json.WriteString("url", url);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        var request = new HttpRequestMessage(HttpMethod.Post, batchUrl) { Content = new ByteArrayContent(payload.ToArray()) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Options.Set(ServiceHttpPipeline.BatchItems, gets.Count);
+        return request;
+    }
+
     internal static Dictionary<int, BatchAnswer> ParseAnswers(string body)
     {
         var answers = new Dictionary<int, BatchAnswer>();

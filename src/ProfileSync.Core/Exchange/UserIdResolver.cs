@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using ProfileSync.Core.Http;
 using ProfileSync.Core.Identity;
@@ -81,25 +79,7 @@ public sealed class UserIdResolver
         var results = new BatchLookup[users.Length];
         try
         {
-            using var payload = new MemoryStream();
-            using (var json = new Utf8JsonWriter(payload))
-            {
-                json.WriteStartObject();
-                json.WriteStartArray("requests");
-                for (var i = 0; i < users.Length; i++)
-                {
-                    json.WriteStartObject();
-                    json.WriteString("id", i.ToString(CultureInfo.InvariantCulture));
-                    json.WriteString("method", "GET");
-                    json.WriteString("url", "/users/" + Uri.EscapeDataString(users[i].UserPrincipalName) + "?$select=id,userPrincipalName");
-                    json.WriteEndObject();
-                }
-                json.WriteEndArray();
-                json.WriteEndObject();
-            }
-            using var request = new HttpRequestMessage(HttpMethod.Post, _batchUrl) { Content = new ByteArrayContent(payload.ToArray()) };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            request.Options.Set(ServiceHttpPipeline.BatchItems, users.Length);
+            using var request = GraphPhotoBatch.BatchOfGets(_batchUrl, users.Select((u, i) => (i, "/users/" + Uri.EscapeDataString(u.UserPrincipalName) + "?$select=id,userPrincipalName")).ToList());
             using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode) return results; // each is read alone, where a failure is reported for its user
             var answers = GraphPhotoBatch.ParseAnswers(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));

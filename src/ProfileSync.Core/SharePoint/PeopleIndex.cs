@@ -55,15 +55,19 @@ public sealed class PeopleIndex
         if (!IsReady) lock (_gate) _byUpn.Clear();
     }
 
-    /// <summary>The user's index entry; null when the index is not ready or does not hold the user.</summary>
-    public IndexedProfile? Find(UserRef user)
+    /// <summary>
+    /// The user's profile as the index holds it (no timestamp: a write reads the live profile); null when
+    /// the index is not ready or does not hold the user. An entry without the placeholder state (whether
+    /// the real index serves it is unconfirmed) reads as "a real photo" when it names one.
+    /// </summary>
+    public SharePointProfile? Find(UserRef user)
     {
         if (!IsReady) return null;
         Entry entry;
         lock (_gate) if (!_byUpn.TryGetValue(CompactKeySet.Digest(user.UserPrincipalName), out entry)) return null;
         var pictureUrl = entry.PictureFile is null ? null : entry.PictureFolder + entry.PictureFile;
-        return new IndexedProfile(user.UserPrincipalName, user.ClaimsAccountName, pictureUrl, entry.PlaceholderState, PictureTimestamp: null,
-            entry.ObjectId is Guid id ? id.ToString("D") : null) { DisplayName = entry.DisplayName };
+        return new SharePointProfile(user.ClaimsAccountName, pictureUrl, entry.PlaceholderState ?? (pictureUrl is null ? "1" : "0"), PictureTimestamp: null,
+            ExchangeSyncState: null, entry.ObjectId is Guid id ? id.ToString("D") : null) { DisplayName = entry.DisplayName };
     }
 
     /// <summary>PictureURLs up to their last '/', each kept once: nearly every user's is the same photo folder.</summary>

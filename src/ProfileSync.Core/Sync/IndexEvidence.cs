@@ -25,16 +25,14 @@ internal static class IndexEvidence
     public static Vouched? Vouch(UserRef user, ExchangePhotoInfo exchange, SyncOptions options, UserPhotoLibrary library)
     {
         if (exchange.Status != ExchangePhotoStatus.Found || exchange.ETag is not string etag) return null;
-        if (options.People?.Find(user) is not { } entry || options.Index is not { IsReady: true } files) return null;
-        var owners = Owners(user, entry);
-        var profile = new SharePointProfile(entry.AccountName, entry.PictureUrl, entry.PlaceholderState ?? (entry.PictureUrl is null ? "1" : "0"),
-            entry.PictureTimestamp, ExchangeSyncState: null, entry.ObjectId) { DisplayName = entry.DisplayName };
+        if (options.People?.Find(user) is not { } profile || options.Index is not { IsReady: true } files) return null;
+        var owners = Owners(user, profile.ObjectId);
 
-        if (entry.PictureUrl is null || entry.ShowsPlaceholder)
+        if (profile.PictureUrl is null || profile.ShowsPlaceholder)
             // The index says "no photo": true only while the user has no thumbnails at all.
             return files.HasAnySet(owners) == false ? new Vouched(profile, null, null) : null;
 
-        var location = library.Locate(entry.PictureUrl);
+        var location = library.Locate(profile.PictureUrl);
         if (location is null)
             // Outside the tenant: nothing to list; a set of the user's in the library means the profile moved on.
             return files.HasAnySet(owners) == false ? new Vouched(profile, null, null) : null;
@@ -68,6 +66,6 @@ internal static class IndexEvidence
     }
 
     /// <summary>Whose sets count as this user's: the Entra object id's and the account-name prefix's (older tenants, SharePoint's own copies).</summary>
-    internal static IReadOnlyList<string> Owners(UserRef user, IndexedProfile? entry) =>
-        Guid.TryParse(entry?.ObjectId, out var id) ? new[] { id.ToString("D"), user.LegacyFilePrefix } : new[] { user.LegacyFilePrefix };
+    internal static IReadOnlyList<string> Owners(UserRef user, string? objectId) =>
+        Guid.TryParse(objectId, out var id) ? new[] { id.ToString("D"), user.LegacyFilePrefix } : new[] { user.LegacyFilePrefix };
 }
